@@ -1,0 +1,168 @@
+import type { Logger } from 'pino';
+import type { Storage } from '../storage/storage.js';
+
+/** The logical operations of Vault's API. */
+export type Operation = 'read' | 'create' | 'update' | 'patch' | 'delete' | 'list';
+
+/** What the pipeline knows about the authenticated caller. */
+export interface RequestAuth {
+  /** Salted-hash id of the token (never the token itself). */
+  tokenId: string;
+  accessor: string;
+  policies: string[];
+  displayName: string;
+  metadata: Record<string, string>;
+  entityId: string;
+  /** True for the root policy. */
+  root: boolean;
+  /** True when the caller's policies grant `sudo` on the request path. */
+  sudo: boolean;
+}
+
+/** A request after HTTP decoding, as the pipeline and backends see it. */
+export interface LogicalRequest {
+  id: string;
+  operation: Operation;
+  /** The path after `/v1/`, without a leading slash. */
+  path: string;
+  /** JSON body merged with query parameters (body wins). */
+  data: Record<string, unknown>;
+  /** Raw query parameters; list pagination reads `after` and `limit` from here. */
+  query: Record<string, string>;
+  headers: Record<string, string | undefined>;
+  clientToken?: string;
+  remoteAddress: string;
+  /** Seconds, from X-Vault-Wrap-TTL. */
+  wrapTtl?: number;
+  /** Set by the pipeline once the token is checked. */
+  auth?: RequestAuth;
+  /** Set by the router: the mount path with a trailing slash, e.g. `secret/`. */
+  mountPoint?: string;
+  /** Set by the router: the path relative to the mount. */
+  mountRelativePath?: string;
+  mountType?: string;
+  mountAccessor?: string;
+}
+
+/** A secret that the expiration manager turns into a lease. */
+export interface SecretInfo {
+  ttl: number;
+  maxTtl: number;
+  renewable: boolean;
+  /** Data the backend needs to renew or revoke; stored encrypted, never sent to the caller. */
+  internalData: Record<string, unknown>;
+}
+
+/** The auth block of a login response, before the token store creates the token. */
+export interface AuthInfo {
+  policies: string[];
+  metadata?: Record<string, string>;
+  displayName?: string;
+  ttl?: number;
+  maxTtl?: number;
+  period?: number;
+  renewable?: boolean;
+  numUses?: number;
+  internalData?: Record<string, unknown>;
+  boundCidrs?: string[];
+  tokenType?: 'service' | 'batch' | 'default';
+}
+
+/** A backend's answer. The HTTP layer turns it into Vault's envelope. */
+export interface LogicalResponse {
+  data?: Record<string, unknown> | null;
+  warnings?: string[];
+  secret?: SecretInfo;
+  auth?: AuthInfo;
+  /** Vault answers some sys paths with the data keys copied to the top level of the body too. */
+  mirrorDataAtTopLevel?: boolean;
+  /** Answers with this status and JSON body as they are, without the envelope (sys/health, sys/init). */
+  raw?: { status: number; body: unknown; contentType?: string };
+  /**
+   * A finished `auth` block of the envelope. Only the token store sets it, because it creates
+   * tokens itself; other auth methods return `auth` and the pipeline creates the token.
+   */
+  authBlock?: Record<string, unknown>;
+  /** Overrides the status of an enveloped response (Vault answers an empty LIST with 404). */
+  status?: number;
+}
+
+/** Field types of a path's schema. Values are validated and converted before the handler runs. */
+export type FieldType =
+  | 'string'
+  | 'int'
+  | 'bool'
+  | 'duration'
+  | 'map'
+  | 'string-map'
+  | 'array'
+  | 'comma-string-list'
+  | 'any';
+
+export interface FieldSpec {
+  type: FieldType;
+  description: string;
+  default?: unknown;
+  required?: boolean;
+}
+
+/** Fields after validation: a value has the field's type, or the default, or is undefined. */
+export type FieldValues = Record<string, unknown>;
+
+export interface HandlerContext {
+  req: LogicalRequest;
+  fields: FieldValues;
+  /** Named groups captured by the path pattern. */
+  params: Record<string, string>;
+  backend: BackendContext;
+}
+
+export type Handler = (ctx: HandlerContext) => Promise<LogicalResponse | null>;
+
+/**
+ * One path of a backend, declared as data. `pattern` is a regular expression source matched
+ * against the whole mount-relative path; named groups become `params` and are also offered as
+ * fields. Values from `params` win over body fields of the same name.
+ */
+export interface PathSpec {
+  pattern: string;
+  fields?: Record<string, FieldSpec>;
+  operations: Partial<Record<Operation, Handler>>;
+  /** Decides whether a write is `create` or `update` for the ACL; absent means `update`. */
+  existenceCheck?: (ctx: HandlerContext) => Promise<boolean>;
+  /** Accepts body keys not declared in `fields` (KV data, for example). */
+  allowUnknownFields?: boolean;
+  help?: string;
+}
+
+/** Read-only view of TTL settings the backend runs under. */
+export interface SystemView {
+  defaultLeaseTtl(): number;
+  maxLeaseTtl(): number;
+}
+
+/** What a backend receives from core. Backends never import core internals. */
+export interface BackendContext {
+  storage: Storage;
+  logger: Logger;
+  system: SystemView;
+  /** The mount path with a trailing slash. */
+  mountPoint: string;
+  mountType: string;
+  /** Options from the mount table entry, e.g. `{ version: "2" }` for KV. */
+  options: Record<string, string>;
+}
+
+export interface Backend {
+  paths: PathSpec[];
+  /** Path patterns (with `*` suffix globs) that need no token, such as login endpoints. */
+  unauthenticatedPaths?: string[];
+  /** Path patterns (with `*` suffix globs) that need the `sudo` capability. */
+  rootPaths?: string[];
+  /** Runs after mount and after each unseal, before requests are routed. */
+  initialize?(): Promise<void>;
+  /** Runs before unmount and on seal. */
+  cleanup?(): Promise<void>;
+}
+
+export type BackendFactory = (ctx: BackendContext) => Promise<Backend> | Backend;
