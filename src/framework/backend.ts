@@ -19,6 +19,8 @@ interface CompiledPath {
 export interface RoutedPath {
   spec: PathSpec;
   ctx: HandlerContext;
+  /** Request keys the path does not declare; they are ignored and named in a warning. */
+  ignoredFields?: string[];
 }
 
 /**
@@ -58,9 +60,10 @@ export class BackendRouter {
     const { spec, ctx } = routed;
     const raw = { ...ctx.req.data };
     for (const name of Object.keys(ctx.params)) delete raw[name];
-    const fields = validateFields(spec.fields ?? {}, raw, spec.allowUnknownFields ?? false);
-    Object.assign(fields, ctx.params);
-    ctx.fields = fields;
+    const { values, ignored } = validateFields(spec.fields ?? {}, raw, spec.allowUnknownFields ?? false);
+    Object.assign(values, ctx.params);
+    ctx.fields = values;
+    routed.ignoredFields = ignored;
   }
 
   /** Finds and validates the path for a request; throws 404 when no path matches. */
@@ -82,10 +85,18 @@ export class BackendRouter {
     return (await routed.spec.existenceCheck(routed.ctx)) ? 'update' : 'create';
   }
 
+  /** Runs the handler; a write's response gains a warning that names any ignored body keys. */
   async handle(routed: RoutedPath, op: Operation): Promise<LogicalResponse | null> {
     const handler = handlerFor(routed.spec, op);
-    if (!handler) throw new UnsupportedOperationError();
-    return handler(routed.ctx);
+    if (!handler) throw new UnsupportedOperationError(`unsupported operation: ${op} on "${routed.ctx.req.path}"`);
+    const response = await handler(routed.ctx);
+    // Reads, lists and deletes take their data from query parameters, which are ignored quietly.
+    const ignored = op === 'create' || op === 'update' || op === 'patch' ? (routed.ignoredFields ?? []) : [];
+    if (ignored.length === 0 || response?.raw) return response;
+
+    const warning = `ignored unrecognized parameters: ${ignored.join(', ')}`;
+    if (!response) return { warnings: [warning] };
+    return { ...response, warnings: [...(response.warnings ?? []), warning] };
   }
 }
 

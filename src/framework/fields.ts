@@ -4,20 +4,17 @@ import type { FieldSpec, FieldValues } from './types.js';
 
 /**
  * Validates raw request data against a path's field schema and converts each value to its declared
- * type. Unknown keys are rejected unless `allowUnknown` is set, so a typo in a field name is a 400
- * instead of a silently ignored setting.
+ * type. Keys the schema does not declare are left out of the values and returned in `ignored`
+ * (unless `allowUnknown` is set), because Vault ignores them with a warning and clients such as
+ * node-vault send extra keys.
  */
 export function validateFields(
   schema: Record<string, FieldSpec>,
   raw: Record<string, unknown>,
   allowUnknown: boolean,
-): FieldValues {
+): { values: FieldValues; ignored: string[] } {
   const values: FieldValues = {};
-  for (const key of Object.keys(raw)) {
-    if (!(key in schema) && !allowUnknown) {
-      throw new BadRequestError(`unknown field "${key}"; accepted fields: ${Object.keys(schema).sort().join(', ') || 'none'}`);
-    }
-  }
+  const ignored = allowUnknown ? [] : Object.keys(raw).filter((key) => !Object.hasOwn(schema, key));
   for (const [name, spec] of Object.entries(schema)) {
     const value = raw[name];
     if (value === undefined || value === null) {
@@ -27,7 +24,7 @@ export function validateFields(
     }
     values[name] = convertField(name, spec, value);
   }
-  return values;
+  return { values, ignored: ignored.sort() };
 }
 
 function convertField(name: string, spec: FieldSpec, value: unknown): unknown {

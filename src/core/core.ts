@@ -1,0 +1,256 @@
+import type { Logger } from 'pino';
+import type { Physical } from '../storage/physical.js';
+import { randomUUID } from 'node:crypto';
+import { getJson, putJson, StorageView } from '../storage/storage.js';
+import { BackendRouter } from '../framework/backend.js';
+import type { BackendContext, LogicalRequest } from '../framework/types.js';
+import { BadRequestError } from '../errors.js';
+import { AesGcmBarrier } from './barrier/aes-gcm.js';
+import { SealManager } from './seal/manager.js';
+import { PolicyStore } from './policy/store.js';
+import { AuditBroker } from './audit/broker.js';
+import { TokenStore } from './token/store.js';
+import { tokenPaths } from './token/paths.js';
+import { MountTable, type MountEntry } from './router/table.js';
+import { MountManager, resolveEngineType, systemViewFor, type TtlDefaults } from './mounts.js';
+import { systemBackend } from './sys/backend.js';
+import type { Answer, RequestHandler } from './answer.js';
+import { handleRequest } from './pipeline.js';
+
+export interface CoreOptions {
+  physical: Physical;
+  logger: Logger;
+  ttl: TtlDefaults;
+  /** The storage type reported by sys/seal-status. */
+  storageType: string;
+  apiAddr?: string;
+}
+
+/** Where a request goes: the backend router and the mount it belongs to. */
+export interface Route {
+  router: BackendRouter;
+  entry: MountEntry;
+  /** Full mount path as seen in URLs, e.g. `auth/token/`. */
+  mountPoint: string;
+  relativePath: string;
+}
+
+/**
+ * The server's state: the barrier and seal, and once unsealed the mount tables, token store,
+ * policies and audit devices. `handleRequest` runs the request pipeline.
+ */
+export class Core implements RequestHandler {
+  readonly logger: Logger;
+  readonly barrier: AesGcmBarrier;
+  readonly seal: SealManager;
+  readonly ttl: TtlDefaults;
+  readonly storageType: string;
+  readonly apiAddr?: string;
+
+  readonly mountTable: MountTable;
+  readonly authTable: MountTable;
+  readonly mounts: MountManager;
+  readonly tokens: TokenStore;
+  readonly policies: PolicyStore;
+  readonly audit: AuditBroker;
+
+  private readonly systemRouter: BackendRouter;
+  private readonly tokenRouter: BackendRouter;
+  private readonly physical: Physical;
+  private activeSince: Date | null = null;
+  private cluster: { cluster_name: string; cluster_id: string } | null = null;
+
+  constructor(options: CoreOptions) {
+    this.physical = options.physical;
+    this.logger = options.logger;
+    this.ttl = options.ttl;
+    this.storageType = options.storageType;
+    this.apiAddr = options.apiAddr;
+
+    this.barrier = new AesGcmBarrier(options.physical);
+    this.seal = new SealManager(options.physical, this.barrier);
+    this.mountTable = new MountTable(this.barrier, 'mounts');
+    this.authTable = new MountTable(this.barrier, 'auth');
+    this.mounts = new MountManager(this.barrier, this.mountTable, this.logger, this.ttl);
+    this.tokens = new TokenStore(new StorageView(this.barrier, 'sys/token/'));
+    this.policies = new PolicyStore(new StorageView(this.barrier, 'sys/policies/'));
+    this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
+
+    this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
+    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
+  }
+
+  get sealed(): boolean {
+    return this.barrier.sealed;
+  }
+
+  get activeTime(): Date | null {
+    return this.activeSince;
+  }
+
+  handleRequest(req: LogicalRequest): Promise<Answer> {
+    return handleRequest(this, req);
+  }
+
+  /**
+   * Initializes the seal and the barrier, creates the root token, and leaves the server sealed,
+   * as Vault does. Returns the unseal key shares and the root token.
+   */
+  async initialize(shares: number, threshold: number): Promise<{ keys: string[]; keysBase64: string[]; rootToken: string }> {
+    // The seal manager leaves the barrier unsealed after initializing, so the root token and the
+    // default mounts can be written before sealing again.
+    const result = await this.seal.initialize({ secretShares: shares, secretThreshold: threshold });
+    try {
+      await this.postUnseal();
+      const { token } = await this.tokens.create({ policies: ['root'], path: 'auth/token/root', ttl: 0, displayName: 'root' });
+      return { keys: result.keys, keysBase64: result.keysBase64, rootToken: token };
+    } finally {
+      await this.sealServer();
+    }
+  }
+
+  /** Submits one unseal key share; when the threshold is met, unseals and loads state. */
+  async unseal(key: string, reset: boolean): Promise<void> {
+    const wasSealed = this.sealed;
+    await this.seal.submitShare(key, { reset });
+    if (wasSealed && !this.sealed) await this.postUnseal();
+  }
+
+  /** Dev mode: initializes with one share, unseals, and creates a root token with a chosen value. */
+  async initializeForDev(rootTokenId?: string): Promise<{ unsealKey: string; rootToken: string }> {
+    const { unsealKey } = await this.seal.initializeAndUnsealForDev();
+    await this.postUnseal();
+    const { token } = await this.tokens.create({ policies: ['root'], path: 'auth/token/root', ttl: 0, displayName: 'root', tokenValue: rootTokenId });
+    return { unsealKey, rootToken: token };
+  }
+
+  /** Loads everything the barrier protects; runs after each unseal. */
+  private async postUnseal(): Promise<void> {
+    const hadMounts = await this.mountTable.load();
+    if (!hadMounts) {
+      await this.mountTable.add(defaultEntry('sys/', 'system', 'system endpoints used for control, policy and debugging'));
+    }
+    const hadAuth = await this.authTable.load();
+    if (!hadAuth) await this.authTable.add(defaultEntry('token/', 'token', 'token based credentials'));
+    await this.tokens.load();
+    await this.loadClusterInfo();
+    await this.audit.load();
+    await this.mounts.startAll();
+    this.activeSince = new Date();
+    this.logger.info('unsealed; serving requests');
+  }
+
+  /** Cluster name and id, as sys/health and sys/seal-status report them once unsealed. */
+  clusterInfo(): { cluster_name: string; cluster_id: string } | Record<string, never> {
+    return this.cluster ?? {};
+  }
+
+  private async loadClusterInfo(): Promise<void> {
+    this.cluster = await getJson(this.barrier, 'core/cluster');
+    if (this.cluster) return;
+    const id = randomUUID();
+    this.cluster = { cluster_name: `coffer-cluster-${id.slice(0, 8)}`, cluster_id: id };
+    await putJson(this.barrier, 'core/cluster', this.cluster);
+  }
+
+  /** Applies a tuned mount entry to its running backend. */
+  retuneMount(table: MountTable, entry: MountEntry): void {
+    if (table === this.mountTable) this.mounts.retune(entry);
+  }
+
+  /** True when the policies grant any capability on some path under the mount. */
+  async canUseMount(policies: string[], mountPath: string): Promise<boolean> {
+    if (policies.includes('root')) return true;
+    const acl = await this.policies.acl(policies);
+    return acl.hasAnyCapabilityUnder(mountPath);
+  }
+
+  /** Seals: stops backends, forgets keys and cached state. */
+  async sealServer(): Promise<void> {
+    await this.mounts.stopAll();
+    await this.audit.close();
+    this.tokens.unload();
+    await this.seal.seal();
+    this.activeSince = null;
+  }
+
+  /** Mounts a secrets engine. */
+  async mountEngine(path: string, input: { type: string; description?: string; config?: Partial<MountEntry['config']>; options?: Record<string, string>; local?: boolean; sealWrap?: boolean }): Promise<MountEntry> {
+    const resolved = resolveEngineType(input.type, input.options ?? {});
+    const entry = await this.mountTable.add({
+      path,
+      type: resolved.type,
+      description: input.description ?? '',
+      config: { defaultLeaseTtl: input.config?.defaultLeaseTtl ?? 0, maxLeaseTtl: input.config?.maxLeaseTtl ?? 0 },
+      options: resolved.options,
+      local: input.local ?? false,
+      sealWrap: input.sealWrap ?? false,
+    });
+    try {
+      await this.mounts.start(entry);
+    } catch (err) {
+      await this.mountTable.remove(entry.path);
+      throw err;
+    }
+    return entry;
+  }
+
+  /** Unmounts a secrets engine and deletes its data. */
+  async unmountEngine(path: string): Promise<void> {
+    const entry = this.mountTable.get(path);
+    if (!entry) return;
+    if (entry.type === 'system') throw new BadRequestError('cannot unmount "sys/"');
+    await this.mountTable.remove(entry.path);
+    await this.mounts.stop(entry, { purge: true });
+  }
+
+  /** Moves a secrets engine to a new path; its data stays where it is. */
+  async remountEngine(from: string, to: string): Promise<void> {
+    const entry = this.mountTable.get(from);
+    if (!entry) throw new BadRequestError(`no secrets engine is mounted at "${from}"`);
+    if (entry.type === 'system') throw new BadRequestError('cannot remount "sys/"');
+    const moved = { ...entry, path: to };
+    await this.mountTable.update(entry.path, moved);
+    this.mounts.rename(entry.path, this.mountTable.get(to)!);
+  }
+
+  /** Finds the backend for a request path. */
+  route(path: string): Route | null {
+    if (path === 'sys' || path.startsWith('sys/')) {
+      return { router: this.systemRouter, entry: this.mountTable.get('sys/') ?? defaultEntry('sys/', 'system', ''), mountPoint: 'sys/', relativePath: path.slice(4) };
+    }
+    if (path === 'auth/token' || path.startsWith('auth/token/')) {
+      return { router: this.tokenRouter, entry: this.authTable.get('token/') ?? defaultEntry('token/', 'token', ''), mountPoint: 'auth/token/', relativePath: path.slice('auth/token/'.length) };
+    }
+    const entry = this.mountTable.match(path);
+    const mount = entry ? this.mounts.get(entry.path) : undefined;
+    if (!entry || !mount) return null;
+    return { router: mount.router, entry, mountPoint: entry.path, relativePath: path.slice(entry.path.length) };
+  }
+
+  private internalContext(mountPoint: string, mountType: string): BackendContext {
+    const entry = defaultEntry(mountPoint, mountType, '');
+    return {
+      storage: new StorageView(this.barrier, `sys/${mountType}-backend/`),
+      logger: this.logger.child({ mount: mountPoint }),
+      system: systemViewFor(entry, this.ttl),
+      mountPoint,
+      mountType,
+      options: {},
+    };
+  }
+}
+
+function defaultEntry(path: string, type: string, description: string): MountEntry {
+  return {
+    path,
+    type,
+    description,
+    uuid: '',
+    accessor: '',
+    config: { defaultLeaseTtl: 0, maxLeaseTtl: 0 },
+    options: {},
+    local: false,
+    sealWrap: false,
+  } as MountEntry;
+}

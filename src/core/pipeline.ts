@@ -1,0 +1,174 @@
+import { BadRequestError, CofferError, NotFoundError, PermissionDeniedError, SealedError } from '../errors.js';
+import type { LogicalRequest, LogicalResponse, Operation, RequestAuth } from '../framework/types.js';
+import type { Answer, ResponseEnvelope } from './answer.js';
+import type { AuditAuth } from './audit/broker.js';
+import type { Core, Route } from './core.js';
+import { SEALED_PATHS } from './sys/backend.js';
+import type { TokenEntry } from './token/store.js';
+
+/** What the pipeline learned about the caller, carried from authentication to the audit log. */
+interface Caller {
+  token: TokenEntry;
+  /** The token as presented; the audit broker HMACs it before writing. */
+  clientToken: string;
+  auth: RequestAuth;
+  /** True when this request used the last of a use-limited token's uses. */
+  lastUse: boolean;
+}
+
+/**
+ * Runs one request through Coffer: sealed check, routing, authentication, authorization, request
+ * audit, the backend's handler, response audit, and the envelope. Every step is one call.
+ */
+export async function handleRequest(core: Core, req: LogicalRequest): Promise<Answer> {
+  let caller: Caller | undefined;
+  let requestAudited = false;
+  try {
+    checkSealed(core, req);
+    if (req.wrapTtl !== undefined) throw new BadRequestError('response wrapping is not supported yet; send the request without X-Vault-Wrap-TTL');
+
+    const route = core.route(req.path);
+    annotate(req, route);
+    const unauthenticated = route !== null && matchesAny(route.router.backend.unauthenticatedPaths, route.relativePath);
+    if (!unauthenticated) caller = await authenticate(core, req);
+
+    const routed = route?.router.match(req, route.relativePath) ?? null;
+    const operation = route && routed && req.operation === 'update' ? await route.router.resolveWrite(routed) : req.operation;
+    if (caller) await authorize(core, req, route, operation, caller);
+
+    await core.audit.logRequest({ req, auth: auditAuth(caller) });
+    requestAudited = true;
+
+    if (!route || !routed) throw new NotFoundError(`no handler for route "${req.path}": route entry not found`);
+    route.router.validate(routed);
+    const response = await route.router.handle(routed, operation);
+
+    const answer = buildAnswer(req, route, operation, response);
+    await core.audit.logResponse({ req, auth: auditAuth(caller), response: answer.body as ResponseEnvelope | undefined, status: answer.status });
+    if (caller?.lastUse) await core.tokens.revokeTree(caller.token);
+    return answer;
+  } catch (err) {
+    await auditFailure(core, req, caller, requestAudited, err);
+    throw err;
+  }
+}
+
+function checkSealed(core: Core, req: LogicalRequest): void {
+  if (!core.sealed) return;
+  const path = req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+  if (!SEALED_PATHS.has(path)) throw new SealedError();
+}
+
+function annotate(req: LogicalRequest, route: Route | null): void {
+  if (!route) return;
+  req.mountPoint = route.mountPoint;
+  req.mountRelativePath = route.relativePath;
+  req.mountType = route.entry.type;
+  req.mountAccessor = route.entry.accessor;
+}
+
+/** Checks the client token; throws 403 when it is missing, unknown or expired. */
+async function authenticate(core: Core, req: LogicalRequest): Promise<Caller> {
+  if (!req.clientToken) throw new PermissionDeniedError('permission denied: missing client token; set X-Vault-Token');
+  const token = await core.tokens.lookup(req.clientToken);
+  if (!token) throw new PermissionDeniedError('permission denied: invalid token');
+  const lastUse = await core.tokens.use(token);
+  const auth: RequestAuth = {
+    tokenId: token.id,
+    accessor: token.accessor,
+    policies: token.policies,
+    displayName: token.displayName,
+    metadata: token.meta,
+    entityId: token.entityId,
+    root: token.policies.includes('root'),
+    sudo: false,
+  };
+  req.auth = auth;
+  return { token, clientToken: req.clientToken, auth, lastUse };
+}
+
+/** Checks the ACL for the operation, and sudo on root-protected paths. */
+async function authorize(core: Core, req: LogicalRequest, route: Route | null, operation: Operation, caller: Caller): Promise<void> {
+  // NOTE: identity entities do not exist yet, so templated policy paths match nothing.
+  const acl = await core.policies.acl(caller.auth.policies);
+  const result = acl.check(req.path, operation, req.data);
+  if (!result.allowed) throw new PermissionDeniedError(`permission denied: ${operation} on "${req.path}" is not allowed by the token's policies`);
+  caller.auth.sudo = result.sudo;
+  if (route && matchesAny(route.router.backend.rootPaths, route.relativePath) && !result.sudo) {
+    throw new PermissionDeniedError(`permission denied: "${req.path}" requires the sudo capability`);
+  }
+}
+
+/** Matches a mount-relative path against patterns that are exact or end in a `*` prefix glob. */
+function matchesAny(patterns: string[] | undefined, path: string): boolean {
+  if (!patterns) return false;
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
+  return patterns.some((pattern) => (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === trimmed));
+}
+
+/** Turns a backend's response into the status and body the HTTP layer writes. */
+function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, response: LogicalResponse | null): Answer {
+  if (response?.raw) return { status: response.raw.status, body: response.raw.body };
+
+  const emptyList = operation === 'list' && !hasKeys(response?.data);
+  if ((operation === 'read' && !response) || (emptyList && !response?.warnings?.length)) {
+    return { status: 404, body: { errors: [] } };
+  }
+  if (!response || (!response.data && !response.authBlock && !response.warnings?.length && response.status === undefined)) {
+    return { status: 204, body: null };
+  }
+
+  const envelope: ResponseEnvelope = {
+    request_id: req.id,
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data: response.data ?? null,
+    wrap_info: null,
+    warnings: response.warnings?.length ? response.warnings : null,
+    auth: response.authBlock ?? null,
+    mount_type: route.entry.type,
+  };
+  if (response.mirrorDataAtTopLevel && response.data) {
+    for (const [key, value] of Object.entries(response.data)) {
+      if (!(key in envelope)) envelope[key] = value;
+    }
+  }
+  return { status: response.status ?? 200, body: envelope };
+}
+
+function hasKeys(data: Record<string, unknown> | null | undefined): boolean {
+  const keys = data?.keys;
+  return Array.isArray(keys) && keys.length > 0;
+}
+
+function auditAuth(caller: Caller | undefined): AuditAuth | undefined {
+  if (!caller) return undefined;
+  return {
+    client_token: caller.clientToken,
+    accessor: caller.token.accessor,
+    display_name: caller.token.displayName,
+    policies: caller.token.policies,
+    token_policies: caller.token.policies,
+    metadata: caller.token.meta,
+    entity_id: caller.token.entityId,
+    token_type: caller.token.type,
+    token_ttl: caller.token.creationTtl,
+  };
+}
+
+/**
+ * Records a failed request in the audit log. An audit failure here is logged and swallowed,
+ * because the request already fails; a failure of the request audit itself fails closed below.
+ */
+async function auditFailure(core: Core, req: LogicalRequest, caller: Caller | undefined, requestAudited: boolean, err: unknown): Promise<void> {
+  if (err instanceof SealedError || core.sealed) return;
+  const message = err instanceof CofferError && err.status < 500 ? err.message : 'internal error';
+  const status = err instanceof CofferError ? err.status : 500;
+  try {
+    if (!requestAudited) await core.audit.logRequest({ req, auth: auditAuth(caller), error: message });
+    await core.audit.logResponse({ req, auth: auditAuth(caller), status, error: message });
+  } catch (auditErr) {
+    core.logger.error({ request_id: req.id, err: auditErr }, 'audit of a failed request failed');
+  }
+}

@@ -1,0 +1,33 @@
+import type { Backend } from '../../framework/types.js';
+import { auditPaths } from '../audit/paths.js';
+import { policyPaths } from '../policy/paths.js';
+import type { Core } from '../core.js';
+import { mountPaths } from './mount-paths.js';
+import { sealPaths } from './seal-paths.js';
+
+/** Sys paths that answer without a token. */
+const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader'];
+
+/** Sys paths that need `sudo` as well as the capability for the operation. */
+const ROOT_PATHS = ['audit', 'audit/*', 'rotate', 'seal', 'remount', 'raw', 'raw/*', 'leases/revoke-prefix/*', 'leases/revoke-force/*', 'config/*'];
+
+/** Builds the `sys/` backend, served by core itself rather than from the mount table. */
+export function systemBackend(core: Core): Backend {
+  return {
+    unauthenticatedPaths: UNAUTHENTICATED_PATHS,
+    rootPaths: ROOT_PATHS,
+    paths: [
+      ...sealPaths(core),
+      ...mountPaths(core),
+      ...policyPaths({
+        store: core.policies,
+        lookupTokenPolicies: async (token) => (await core.tokens.lookup(token))?.policies ?? null,
+        lookupAccessorPolicies: async (accessor) => (await core.tokens.lookupByAccessor(accessor))?.policies ?? null,
+      }),
+      ...auditPaths(core.audit),
+    ],
+  };
+}
+
+/** Sys paths that answer while the server is sealed. */
+export const SEALED_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/unseal', 'sys/health', 'sys/leader']);

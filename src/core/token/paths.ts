@@ -1,0 +1,282 @@
+import { BadRequestError, PermissionDeniedError } from '../../errors.js';
+import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
+import { TokenStore, type TokenEntry } from './store.js';
+
+const createFields: Record<string, FieldSpec> = {
+  id: { type: 'string', description: 'Token value to use instead of a random one (root only).' },
+  policies: { type: 'comma-string-list', description: 'Policies for the token.' },
+  meta: { type: 'string-map', description: 'Metadata attached to the token.' },
+  no_parent: { type: 'bool', description: 'Creates an orphan token (root or sudo only).' },
+  no_default_policy: { type: 'bool', description: 'Leaves the default policy out.' },
+  renewable: { type: 'bool', description: 'Whether the token can be renewed.', default: true },
+  ttl: { type: 'duration', description: 'Time to live, in seconds or as a duration string.' },
+  lease: { type: 'duration', description: 'Deprecated alias of ttl.' },
+  type: { type: 'string', description: 'Token type; only "service" is supported yet.' },
+  explicit_max_ttl: { type: 'duration', description: 'Hard cap on the lifetime, renewals included.' },
+  display_name: { type: 'string', description: 'Name shown in audit logs and lookups.' },
+  num_uses: { type: 'int', description: 'Number of uses before the token is revoked; 0 is unlimited.' },
+  period: { type: 'duration', description: 'Makes a periodic token renewed to this TTL each time.' },
+  entity_alias: { type: 'string', description: 'Not supported yet.' },
+};
+
+const tokenField: Record<string, FieldSpec> = { token: { type: 'string', description: 'The token.' } };
+const accessorField: Record<string, FieldSpec> = { accessor: { type: 'string', description: 'The token accessor.' } };
+const incrementField: FieldSpec = { type: 'duration', description: 'Requested TTL extension in seconds.' };
+
+/** Builds the `auth/token/` paths: creation, lookup, renewal and revocation of tokens. */
+export function tokenPaths(store: TokenStore): PathSpec[] {
+  const callerEntry = async (ctx: HandlerContext): Promise<TokenEntry> => {
+    const id = ctx.req.auth?.tokenId;
+    const entry = id ? await store.lookupById(id) : null;
+    if (!entry) throw new PermissionDeniedError();
+    return entry;
+  };
+
+  const byToken = async (ctx: HandlerContext): Promise<{ entry: TokenEntry; token: string }> => {
+    const token = ctx.fields.token as string | undefined;
+    if (!token) throw new BadRequestError('missing required field "token"');
+    const entry = await store.lookup(token);
+    if (!entry) throw new BadRequestError('bad token: the token is invalid or expired');
+    return { entry, token };
+  };
+
+  const byAccessor = async (ctx: HandlerContext): Promise<TokenEntry> => {
+    const accessor = ctx.fields.accessor as string | undefined;
+    if (!accessor) throw new BadRequestError('missing required field "accessor"');
+    const entry = await store.lookupByAccessor(accessor);
+    if (!entry) throw new BadRequestError('invalid accessor: no token has that accessor');
+    return entry;
+  };
+
+  const renewResponse = async (ctx: HandlerContext, entry: TokenEntry, token: string): Promise<LogicalResponse> => {
+    const increment = ctx.fields.increment as number | undefined;
+    const renewed = await store.renew(entry, increment || undefined, ctx.backend.system.maxLeaseTtl());
+    return {
+      authBlock: authBlock(token, renewed.entry, renewed.ttl),
+      warnings: renewed.capped ? [`TTL of the token was capped at ${renewed.ttl} seconds by its max TTL`] : undefined,
+    };
+  };
+
+  const create = (orphanPath: boolean) => async (ctx: HandlerContext): Promise<LogicalResponse> => {
+    const parent = await callerEntry(ctx);
+    const input = ctx.fields;
+    const privileged = parent.policies.includes('root') || Boolean(ctx.req.auth?.sudo);
+    const orphan = orphanPath || Boolean(input.no_parent);
+    if (orphan && !privileged) throw new PermissionDeniedError('root or sudo privileges required to create an orphan token');
+    if (input.id !== undefined && !parent.policies.includes('root')) throw new PermissionDeniedError('root privileges required to specify a token id');
+    if (input.type !== undefined && input.type !== 'service') throw new BadRequestError(`unsupported token type "${String(input.type)}": only "service" is supported`);
+    if (input.entity_alias !== undefined) throw new BadRequestError('entity_alias is not supported');
+    if (input.num_uses !== undefined && (input.num_uses as number) < 0) throw new BadRequestError('num_uses cannot be negative');
+
+    const requested = (input.policies as string[] | undefined)?.map((p) => p.toLowerCase());
+    let policies = requested && requested.length > 0 ? requested : parent.policies.filter((p) => p !== 'default');
+    if (requested && requested.length > 0 && !privileged) TokenStore.checkPolicySubset(parent, policies);
+    if (!input.no_default_policy && !policies.includes('root')) policies = [...policies, 'default'];
+    policies = [...new Set(policies)].sort();
+    if (policies.includes('root') && !parent.policies.includes('root')) throw new PermissionDeniedError('root tokens may only be created by a root token');
+
+    const ttl = tokenTtl(ctx, policies, parent);
+    const displayName = input.display_name ? `token-${String(input.display_name).replace(/[^\w.-]/g, '-')}` : 'token';
+    const { token, entry } = await store.create({
+      policies,
+      parent,
+      path: `auth/token/${orphanPath ? 'create-orphan' : 'create'}`,
+      meta: input.meta as Record<string, string> | undefined,
+      displayName,
+      numUses: (input.num_uses as number | undefined) ?? 0,
+      ttl: ttl.ttl,
+      explicitMaxTtl: (input.explicit_max_ttl as number | undefined) ?? 0,
+      period: (input.period as number | undefined) ?? 0,
+      renewable: input.renewable as boolean,
+      orphan,
+      tokenValue: input.id as string | undefined,
+    });
+    return { authBlock: authBlock(token, entry, ttl.ttl), warnings: ttl.warning ? [ttl.warning] : undefined };
+  };
+
+  return [
+    { pattern: 'create', fields: createFields, operations: { update: create(false) } },
+    { pattern: 'create-orphan', fields: createFields, operations: { update: create(true) } },
+    {
+      pattern: 'create/(?<role_name>.+)',
+      fields: createFields,
+      operations: {
+        update: async (ctx) => {
+          throw new BadRequestError(`unknown role "${ctx.params.role_name}": token roles are not supported yet`);
+        },
+      },
+    },
+    {
+      pattern: 'lookup',
+      fields: tokenField,
+      operations: {
+        update: async (ctx) => {
+          const { entry, token } = await byToken(ctx);
+          return { data: lookupData(entry, token) };
+        },
+      },
+    },
+    {
+      pattern: 'lookup-self',
+      fields: tokenField,
+      operations: {
+        read: async (ctx) => ({ data: lookupData(await callerEntry(ctx), ctx.req.clientToken ?? '') }),
+        update: async (ctx) => ({ data: lookupData(await callerEntry(ctx), ctx.req.clientToken ?? '') }),
+      },
+    },
+    {
+      pattern: 'lookup-accessor',
+      fields: accessorField,
+      operations: { update: async (ctx) => ({ data: lookupData(await byAccessor(ctx), '') }) },
+    },
+    {
+      pattern: 'renew',
+      fields: { ...tokenField, increment: incrementField },
+      operations: {
+        update: async (ctx) => {
+          const { entry, token } = await byToken(ctx);
+          return renewResponse(ctx, entry, token);
+        },
+      },
+    },
+    {
+      pattern: 'renew-self',
+      fields: { ...tokenField, increment: incrementField },
+      operations: { update: async (ctx) => renewResponse(ctx, await callerEntry(ctx), ctx.req.clientToken ?? '') },
+    },
+    {
+      pattern: 'renew-accessor',
+      fields: { ...accessorField, increment: incrementField },
+      operations: { update: async (ctx) => renewResponse(ctx, await byAccessor(ctx), '') },
+    },
+    {
+      pattern: 'revoke',
+      fields: tokenField,
+      operations: {
+        update: async (ctx) => {
+          const { entry } = await byToken(ctx);
+          await store.revokeTree(entry);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-self',
+      operations: {
+        update: async (ctx) => {
+          await store.revokeTree(await callerEntry(ctx));
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-accessor',
+      fields: accessorField,
+      operations: {
+        update: async (ctx) => {
+          await store.revokeTree(await byAccessor(ctx));
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-orphan',
+      fields: tokenField,
+      operations: {
+        update: async (ctx) => {
+          const { entry } = await byToken(ctx);
+          await store.revokeOrphan(entry);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'accessors/?',
+      operations: {
+        list: async (ctx) => {
+          const keys = await store.listAccessors(pageOptions(ctx));
+          return keys.length === 0 ? null : { data: { keys } };
+        },
+      },
+    },
+  ];
+}
+
+/** Decides the token's TTL from the request, the parent and the mount's limits. */
+function tokenTtl(ctx: HandlerContext, policies: string[], parent: TokenEntry): { ttl: number; warning?: string } {
+  const system = ctx.backend.system;
+  const period = (ctx.fields.period as number | undefined) ?? 0;
+  const explicitMax = (ctx.fields.explicit_max_ttl as number | undefined) ?? 0;
+  const requested = (ctx.fields.ttl as number | undefined) ?? (ctx.fields.lease as number | undefined);
+
+  if (period > 0) {
+    if (!parent.policies.includes('root') && !ctx.req.auth?.sudo) throw new PermissionDeniedError('root or sudo privileges required to create a periodic token');
+    return { ttl: explicitMax > 0 ? Math.min(period, explicitMax) : period };
+  }
+  // A root parent creating a root token without a TTL gets one that never expires, as in Vault.
+  if (requested === undefined && policies.includes('root') && parent.expireTime === 0) return { ttl: 0 };
+
+  let ttl = requested && requested > 0 ? requested : system.defaultLeaseTtl();
+  let warning: string | undefined;
+  const max = explicitMax > 0 ? Math.min(explicitMax, system.maxLeaseTtl()) : system.maxLeaseTtl();
+  if (ttl > max) {
+    ttl = max;
+    warning = `requested TTL is higher than the max TTL; the TTL was capped at ${max} seconds`;
+  }
+  if (parent.expireTime !== 0) {
+    const parentRemaining = Math.floor((parent.expireTime - Date.now()) / 1000);
+    if (ttl > parentRemaining) ttl = Math.max(parentRemaining, 1);
+  }
+  return { ttl, warning };
+}
+
+function pageOptions(ctx: HandlerContext): { after?: string; limit?: number } {
+  const { after, limit } = ctx.req.query;
+  if (limit !== undefined && !/^[1-9]\d{0,6}$/.test(limit)) throw new BadRequestError('invalid "limit": use a whole number from 1 to 9999999');
+  return { after: after || undefined, limit: limit ? Number(limit) : undefined };
+}
+
+/** Builds Vault's `auth` block for a token. */
+export function authBlock(token: string, entry: TokenEntry, ttl: number): Record<string, unknown> {
+  return {
+    client_token: token,
+    accessor: entry.accessor,
+    policies: entry.policies,
+    token_policies: entry.policies,
+    identity_policies: null,
+    metadata: Object.keys(entry.meta).length > 0 ? entry.meta : null,
+    lease_duration: ttl,
+    renewable: entry.renewable && !(entry.policies.includes('root') && entry.expireTime === 0),
+    entity_id: entry.entityId,
+    token_type: entry.type,
+    orphan: entry.orphan,
+    mfa_requirement: null,
+    num_uses: entry.numUses,
+  };
+}
+
+/** Builds the data of a token lookup; `token` is '' when looked up by accessor. */
+export function lookupData(entry: TokenEntry, token: string): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    accessor: entry.accessor,
+    creation_time: entry.creationTime,
+    creation_ttl: entry.creationTtl,
+    display_name: entry.displayName,
+    entity_id: entry.entityId,
+    expire_time: entry.expireTime === 0 ? null : new Date(entry.expireTime).toISOString(),
+    explicit_max_ttl: entry.explicitMaxTtl,
+    id: token,
+    issue_time: new Date(entry.creationTime * 1000).toISOString(),
+    last_renewal_time: entry.issueTime !== entry.creationTime * 1000 ? Math.floor(entry.issueTime / 1000) : undefined,
+    meta: Object.keys(entry.meta).length > 0 ? entry.meta : null,
+    num_uses: entry.numUses,
+    orphan: entry.orphan,
+    path: entry.path,
+    period: entry.period > 0 ? entry.period : undefined,
+    policies: entry.policies,
+    renewable: entry.renewable && entry.expireTime !== 0,
+    ttl: entry.expireTime === 0 ? 0 : Math.max(0, Math.floor((entry.expireTime - now) / 1000)),
+    type: entry.type,
+  };
+}

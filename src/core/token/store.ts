@@ -1,0 +1,263 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { BadRequestError, PermissionDeniedError } from '../../errors.js';
+import { getJson, putJson, type Storage } from '../../storage/storage.js';
+
+/** A service token as stored. The token itself is never stored: `id` is its salted hash. */
+export interface TokenEntry {
+  id: string;
+  accessor: string;
+  /** Id of the parent token, or '' for an orphan. */
+  parent: string;
+  policies: string[];
+  /** The path that created it, e.g. `auth/token/create`. */
+  path: string;
+  meta: Record<string, string>;
+  displayName: string;
+  /** Remaining uses; 0 means unlimited. */
+  numUses: number;
+  /** Unix seconds. */
+  creationTime: number;
+  /** Seconds the token was created for (0: no expiry). */
+  creationTtl: number;
+  explicitMaxTtl: number;
+  period: number;
+  renewable: boolean;
+  /** Milliseconds since the epoch; 0 means the token never expires. */
+  expireTime: number;
+  /** Milliseconds since the epoch of the last renewal or the creation. */
+  issueTime: number;
+  entityId: string;
+  orphan: boolean;
+  type: 'service';
+}
+
+export interface CreateTokenInput {
+  policies: string[];
+  parent?: TokenEntry;
+  path: string;
+  meta?: Record<string, string>;
+  displayName?: string;
+  numUses?: number;
+  /** Seconds; 0 means no expiry, allowed only for root tokens. */
+  ttl: number;
+  explicitMaxTtl?: number;
+  period?: number;
+  renewable?: boolean;
+  orphan?: boolean;
+  /** Only for `-dev-root-token-id`: a caller-chosen token value. */
+  tokenValue?: string;
+}
+
+const TOKEN_PREFIX = 'hvs.';
+const CACHE_LIMIT = 50_000;
+
+/**
+ * Stores tokens under a salted hash, with an accessor index and a parent index for revoking a
+ * whole tree. Entries are cached in memory because every request looks its token up.
+ */
+export class TokenStore {
+  private salt: Buffer | null = null;
+  private readonly cache = new Map<string, TokenEntry>();
+
+  constructor(private readonly storage: Storage) {}
+
+  /** Loads or creates the hashing salt; runs after each unseal. */
+  async load(): Promise<void> {
+    this.cache.clear();
+    const stored = await this.storage.get('salt');
+    if (stored) {
+      this.salt = stored;
+      return;
+    }
+    this.salt = randomBytes(32);
+    await this.storage.put('salt', this.salt);
+  }
+
+  /** Forgets the salt and cached entries; runs on seal. */
+  unload(): void {
+    this.salt?.fill(0);
+    this.salt = null;
+    this.cache.clear();
+  }
+
+  /** Returns the salted hash that identifies a token in storage. */
+  hashToken(token: string): string {
+    if (!this.salt) throw new Error('token store is not loaded');
+    return createHmac('sha256', this.salt).update(token).digest('hex');
+  }
+
+  /** Creates and stores a token; returns the token value and its entry. */
+  async create(input: CreateTokenInput): Promise<{ token: string; entry: TokenEntry }> {
+    const token = input.tokenValue ?? TOKEN_PREFIX + randomBytes(24).toString('base64url');
+    const now = Date.now();
+    const entry: TokenEntry = {
+      id: this.hashToken(token),
+      accessor: randomBytes(18).toString('base64url'),
+      parent: input.orphan || !input.parent ? '' : input.parent.id,
+      policies: input.policies,
+      path: input.path,
+      meta: input.meta ?? {},
+      displayName: input.displayName ?? 'token',
+      numUses: input.numUses ?? 0,
+      creationTime: Math.floor(now / 1000),
+      creationTtl: input.ttl,
+      explicitMaxTtl: input.explicitMaxTtl ?? 0,
+      period: input.period ?? 0,
+      renewable: input.renewable ?? true,
+      expireTime: input.ttl > 0 ? now + input.ttl * 1000 : 0,
+      issueTime: now,
+      entityId: '',
+      orphan: Boolean(input.orphan || !input.parent),
+      type: 'service',
+    };
+    if (await this.storage.get(`id/${entry.id}`)) throw new BadRequestError('a token with that id already exists');
+
+    const ops: Parameters<Storage['transaction']>[0] = [
+      { op: 'put', key: `id/${entry.id}`, value: encode(entry) },
+      { op: 'put', key: `accessor/${entry.accessor}`, value: Buffer.from(entry.id) },
+    ];
+    if (entry.parent) ops.push({ op: 'put', key: `parent/${entry.parent}/${entry.id}`, value: Buffer.alloc(0) });
+    await this.storage.transaction(ops);
+    this.remember(entry);
+    return { token, entry };
+  }
+
+  /** Looks a token up by its value; returns null for unknown or expired tokens. */
+  lookup(token: string): Promise<TokenEntry | null> {
+    if (!token) return Promise.resolve(null);
+    return this.lookupById(this.hashToken(token));
+  }
+
+  async lookupById(id: string): Promise<TokenEntry | null> {
+    let entry = this.cache.get(id) ?? null;
+    if (!entry) {
+      entry = await getJson<TokenEntry>(this.storage, `id/${id}`);
+      if (entry) this.remember(entry);
+    }
+    if (entry && entry.expireTime !== 0 && entry.expireTime <= Date.now()) {
+      // NOTE: expired tokens are removed when next looked up; a background sweep arrives with
+      // the expiration manager.
+      await this.revokeTree(entry);
+      return null;
+    }
+    return entry;
+  }
+
+  async lookupByAccessor(accessor: string): Promise<TokenEntry | null> {
+    if (!/^[\w-]+$/.test(accessor)) return null;
+    const id = await this.storage.get(`accessor/${accessor}`);
+    return id ? this.lookupById(id.toString()) : null;
+  }
+
+  /** Counts one use of a use-limited token; returns true when that was its last use. */
+  async use(entry: TokenEntry): Promise<boolean> {
+    if (entry.numUses === 0) return false;
+    const updated = { ...entry, numUses: entry.numUses - 1 };
+    if (updated.numUses === 0) return true;
+    await this.save(updated);
+    return false;
+  }
+
+  /**
+   * Renews a token by `increment` seconds (its creation TTL when absent), capped by its explicit
+   * max TTL, the system max TTL and its period. Returns the new entry and the TTL granted.
+   */
+  async renew(entry: TokenEntry, increment: number | undefined, systemMaxTtl: number): Promise<{ entry: TokenEntry; ttl: number; capped: boolean }> {
+    if (entry.policies.includes('root') && entry.expireTime === 0) return { entry, ttl: 0, capped: false };
+    if (!entry.renewable) throw new BadRequestError('invalid lease ID: the token is not renewable');
+
+    const now = Date.now();
+    let ttl = entry.period > 0 ? entry.period : (increment ?? entry.creationTtl);
+    let capped = false;
+    if (entry.period === 0) {
+      const maxTtl = entry.explicitMaxTtl > 0 ? Math.min(entry.explicitMaxTtl, systemMaxTtl) : systemMaxTtl;
+      const remaining = Math.floor((entry.creationTime * 1000 + maxTtl * 1000 - now) / 1000);
+      if (ttl > remaining) {
+        ttl = Math.max(remaining, 0);
+        capped = true;
+      }
+    } else if (entry.explicitMaxTtl > 0) {
+      const remaining = Math.floor((entry.creationTime * 1000 + entry.explicitMaxTtl * 1000 - now) / 1000);
+      if (ttl > remaining) {
+        ttl = Math.max(remaining, 0);
+        capped = true;
+      }
+    }
+    const updated = { ...entry, expireTime: now + ttl * 1000, issueTime: now };
+    await this.save(updated);
+    return { entry: updated, ttl, capped };
+  }
+
+  /** Revokes a token and, depth first, every descendant. */
+  async revokeTree(root: TokenEntry): Promise<void> {
+    const pending = [root.id];
+    const order: string[] = [];
+    while (pending.length > 0) {
+      const id = pending.pop()!;
+      order.push(id);
+      for (const child of await this.listAll(`parent/${id}/`)) pending.push(child);
+    }
+    for (const id of order.reverse()) await this.revokeOne(id);
+  }
+
+  /** Revokes only this token; its children become orphans. */
+  async revokeOrphan(entry: TokenEntry): Promise<void> {
+    for (const childId of await this.listAll(`parent/${entry.id}/`)) {
+      const child = await getJson<TokenEntry>(this.storage, `id/${childId}`);
+      if (child) await this.save({ ...child, parent: '', orphan: true });
+      await this.storage.delete(`parent/${entry.id}/${childId}`);
+    }
+    await this.revokeOne(entry.id);
+  }
+
+  /** Lists token accessors, paginated. */
+  listAccessors(options: { after?: string; limit?: number }): Promise<string[]> {
+    return this.storage.list('accessor/', options);
+  }
+
+  /** Checks that a caller without root may give a child these policies. */
+  static checkPolicySubset(parent: TokenEntry, requested: string[]): void {
+    if (parent.policies.includes('root')) return;
+    const missing = requested.filter((p) => p !== 'default' && !parent.policies.includes(p));
+    if (missing.length > 0) {
+      throw new PermissionDeniedError(`child policies must be a subset of the parent's; the parent lacks: ${missing.join(', ')}`);
+    }
+  }
+
+  private async revokeOne(id: string): Promise<void> {
+    const entry = this.cache.get(id) ?? (await getJson<TokenEntry>(this.storage, `id/${id}`));
+    this.cache.delete(id);
+    if (!entry) return;
+    const ops: Parameters<Storage['transaction']>[0] = [
+      { op: 'delete', key: `id/${id}` },
+      { op: 'delete', key: `accessor/${entry.accessor}` },
+    ];
+    if (entry.parent) ops.push({ op: 'delete', key: `parent/${entry.parent}/${id}` });
+    await this.storage.transaction(ops);
+  }
+
+  private async listAll(prefix: string): Promise<string[]> {
+    const all: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.storage.list(prefix, { after, limit: 1000 });
+      all.push(...page);
+      if (page.length < 1000) return all;
+      after = page[page.length - 1];
+    }
+  }
+
+  private async save(entry: TokenEntry): Promise<void> {
+    await putJson(this.storage, `id/${entry.id}`, entry);
+    this.remember(entry);
+  }
+
+  private remember(entry: TokenEntry): void {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(entry.id, entry);
+  }
+}
+
+function encode(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
