@@ -46,11 +46,40 @@ export interface LogicalRequest {
 
 /** A secret that the expiration manager turns into a lease. */
 export interface SecretInfo {
+  /** Key into the backend's `secretTypes`: how this secret is renewed and revoked. */
+  type: string;
+  /** Seconds; 0 means the mount's default lease TTL. */
   ttl: number;
+  /** Seconds; 0 means the mount's max lease TTL. */
   maxTtl: number;
   renewable: boolean;
   /** Data the backend needs to renew or revoke; stored encrypted, never sent to the caller. */
   internalData: Record<string, unknown>;
+}
+
+/** What a backend's renew and revoke callbacks receive about a lease. */
+export interface LeaseContext {
+  leaseId: string;
+  /** The secret's `internalData` as it was registered (or as the last renewal replaced it). */
+  internalData: Record<string, unknown>;
+  /** Seconds requested by a renewal; 0 on revoke. */
+  increment: number;
+  /** Milliseconds since the epoch. */
+  issueTime: number;
+  /** Milliseconds since the epoch; 0 when the lease never expires. */
+  expireTime: number;
+  backend: BackendContext;
+}
+
+/** How a backend renews and revokes one kind of secret it issued. */
+export interface SecretType {
+  /** Removes the secret from the outside system; throwing makes the lease retry with backoff. */
+  revoke(ctx: LeaseContext): Promise<void>;
+  /**
+   * Extends the secret (for example a database user's validity). Returns the TTL granted, which the
+   * expiration manager caps by the lease's max TTL; absent means the secret cannot be renewed.
+   */
+  renew?(ctx: LeaseContext): Promise<{ ttl: number; internalData?: Record<string, unknown> }>;
 }
 
 /** The auth block of a login response, before the token store creates the token. */
@@ -159,6 +188,13 @@ export interface Backend {
   unauthenticatedPaths?: string[];
   /** Path patterns (with `*` suffix globs) that need the `sudo` capability. */
   rootPaths?: string[];
+  /** Renew and revoke callbacks by secret type, for secrets the backend returns with `secret`. */
+  secretTypes?: Record<string, SecretType>;
+  /**
+   * Checks that a token issued by this auth method may still be renewed (for example that the
+   * user still exists) and returns its possibly changed policies; absent means renewal is allowed.
+   */
+  renewAuth?(ctx: { internalData: Record<string, unknown>; metadata: Record<string, string>; backend: BackendContext }): Promise<{ policies?: string[] }>;
   /** Runs after mount and after each unseal, before requests are routed. */
   initialize?(): Promise<void>;
   /** Runs before unmount and on seal. */
