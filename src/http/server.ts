@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from '../config/types.js';
+import type { RequestHandler } from '../core/answer.js';
+import type { IncomingRequest } from './decode.js';
+import { installListMethodRewriter } from './list-method.js';
+import { createServeRequest, type Arrival, type OutgoingResponse, type ServeRequest } from './serve.js';
+
+/** A listener that is accepting connections. */
+export interface HttpListener {
+  /** `host:port` actually bound; the port is the real one when the configuration asked for 0. */
+  readonly address: string;
+  /** Stops accepting connections, ends idle ones, and resolves once every connection is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Idle keep-alive connections are closed after 5 minutes. That is longer than common clients keep
+ * an idle connection (Go's transport: 90 s), so the client closes first and a new request never
+ * races the server closing the connection under it.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 5 * 60 * 1000;
+
+const TLS_VERSIONS = { tls12: 'TLSv1.2', tls13: 'TLSv1.3' } as const;
+
+type AnyServer = http.Server | http2.Http2SecureServer;
+
+/**
+ * Starts a listener from its configuration. Without TLS it serves HTTP/1.1; with TLS it serves
+ * HTTP/2 and, for clients that do not offer h2 through ALPN, HTTP/1.1. Both accept Vault's `LIST`
+ * method. Rejects if the certificate files cannot be read or the address cannot be bound.
+ */
+export async function createHttpListener(
+  config: ListenerConfig,
+  handler: RequestHandler,
+  logger: Logger,
+): Promise<HttpListener> {
+  const { host, port } = parseListenAddress(config.address);
+  const serve = createServeRequest({ handler, logger, maxRequestSize: config.maxRequestSize });
+  const connections = new ConnectionTracker();
+  const server = config.tlsDisable ? createPlainServer(connections) : await createTlsServer(config, connections);
+  // The HTTP/2 server reads these too, for its HTTP/1.1 connections, though its type omits them.
+  const settings = server as { keepAliveTimeout?: number; requireHostHeader?: boolean };
+  settings.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Node rejects a Host-less HTTP/1.1 request itself, without a 'request' event, which would leave
+  // its LIST flag queued for the next LINK request. The decoder rejects such a request instead.
+  settings.requireHostHeader = false;
+  attachRequestListeners(server, serve, connections);
+
+  await listen(server, host, port);
+  const bound = server.address() as AddressInfo;
+  const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  logger.info({ address, tls: !config.tlsDisable }, 'listener started');
+
+  return {
+    address,
+    close: async () => {
+      await connections.closeServer(server);
+      logger.info({ address }, 'listener stopped');
+    },
+  };
+}
+
+/** Splits `host:port` or `[ipv6]:port`. */
+export function parseListenAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const portText = colon === -1 ? '' : address.slice(colon + 1);
+  const port = Number(portText);
+  if (colon === -1 || portText === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid listener address ${JSON.stringify(address)}: expected HOST:PORT such as 127.0.0.1:8200`);
+  }
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function createPlainServer(connections: ConnectionTracker): http.Server {
+  const server = http.createServer();
+  // Runs before Node's own listener attaches the HTTP parser to the socket.
+  server.prependListener('connection', (socket: Socket) => {
+    installListMethodRewriter(socket);
+    connections.add(socket);
+  });
+  return server;
+}
+
+async function createTlsServer(config: ListenerConfig, connections: ConnectionTracker): Promise<http2.Http2SecureServer> {
+  if (!config.tlsCertFile || !config.tlsKeyFile) {
+    throw new Error('TLS is enabled but tls_cert_file or tls_key_file is not set; set both, or set tls_disable');
+  }
+  const [cert, key] = await Promise.all([
+    readTlsFile(config.tlsCertFile, 'tls_cert_file'),
+    readTlsFile(config.tlsKeyFile, 'tls_key_file'),
+  ]);
+  const server = http2.createSecureServer({
+    allowHTTP1: true,
+    cert,
+    key,
+    minVersion: TLS_VERSIONS[config.tlsMinVersion],
+  });
+
+  // An HTTP/1.1 client over TLS gets the same LIST rewriting as a plain one. This runs before the
+  // HTTP/2 server hands the socket to Node's HTTP/1.1 parser.
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol !== 'h2') installListMethodRewriter(socket);
+    connections.add(socket);
+  });
+  server.on('session', (session: http2.ServerHttp2Session) => connections.addSession(session));
+  return server;
+}
+
+async function readTlsFile(path: string, setting: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new Error(`reading ${setting} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function attachRequestListeners(server: AnyServer, serve: ServeRequest, connections: ConnectionTracker): void {
+  const onArrival = (arrival: Arrival) => (req: IncomingRequest, res: OutgoingResponse) => {
+    connections.requestStarted(req, res);
+    void serve(req, res, arrival);
+  };
+  server.on('request', onArrival('request'));
+  // With these listeners Node leaves `100 Continue` and other expectations to the pipeline.
+  server.on('checkContinue', onArrival('expect-continue'));
+  server.on('checkExpectation', onArrival('unsupported-expectation'));
+}
+
+function listen(server: AnyServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new Error(`listening on ${host}:${port}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Tracks a listener's connections so `close` can end idle ones at once and the busy ones as soon
+ * as their last response is written. Node's `closeIdleConnections` covers only plain HTTP/1.1
+ * servers, not HTTP/1.1 connections of the HTTP/2 server.
+ */
+class ConnectionTracker {
+  /** Each socket with its HTTP/1.1 responses still in flight. */
+  private readonly sockets = new Map<Socket, Set<OutgoingResponse>>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private closing = false;
+
+  add(socket: Socket): void {
+    this.sockets.set(socket, new Set());
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  addSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    if (this.closing) session.close();
+  }
+
+  /** Counts an HTTP/1.1 response as in flight on its socket until it is closed. */
+  requestStarted(req: IncomingRequest, res: OutgoingResponse): void {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket as Socket;
+    const inFlight = this.sockets.get(socket);
+    if (inFlight === undefined) return;
+
+    inFlight.add(res);
+    if (this.closing) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (this.closing && inFlight.size === 0) socket.destroySoon();
+    });
+  }
+
+  /** Closes the server and resolves once every connection is gone. */
+  closeServer(server: AnyServer): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    for (const [socket, inFlight] of this.sockets) {
+      // HTTP/2 sockets end through their session.
+      if ((socket as TLSSocket).alpnProtocol === 'h2') continue;
+      if (inFlight.size === 0) socket.destroy();
+      // A response not yet started announces that the connection closes after it.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    }
+    return closed;
+  }
+}
