@@ -12,7 +12,8 @@ import { AuditBroker } from './audit/broker.js';
 import { TokenStore } from './token/store.js';
 import { tokenPaths } from './token/paths.js';
 import { MountTable, type MountEntry } from './router/table.js';
-import { MountManager, resolveEngineType, systemViewFor, type TtlDefaults } from './mounts.js';
+import { ResponseWrapper } from './wrapping/wrap.js';
+import { MountManager, clearPrefix, resolveAuthType, resolveEngineType, systemViewFor, type TtlDefaults } from './mounts.js';
 import { systemBackend } from './sys/backend.js';
 import type { Answer, RequestHandler } from './answer.js';
 import { handleRequest } from './pipeline.js';
@@ -50,9 +51,11 @@ export class Core implements RequestHandler {
   readonly mountTable: MountTable;
   readonly authTable: MountTable;
   readonly mounts: MountManager;
+  readonly authMounts: MountManager;
   readonly tokens: TokenStore;
   readonly policies: PolicyStore;
   readonly audit: AuditBroker;
+  readonly wrapper: ResponseWrapper;
 
   private readonly systemRouter: BackendRouter;
   private readonly tokenRouter: BackendRouter;
@@ -72,8 +75,11 @@ export class Core implements RequestHandler {
     this.mountTable = new MountTable(this.barrier, 'mounts');
     this.authTable = new MountTable(this.barrier, 'auth');
     this.mounts = new MountManager(this.barrier, this.mountTable, this.logger, this.ttl);
+    this.authMounts = new MountManager(this.barrier, this.authTable, this.logger, this.ttl);
     this.tokens = new TokenStore(new StorageView(this.barrier, 'sys/token/'));
     this.policies = new PolicyStore(new StorageView(this.barrier, 'sys/policies/'));
+    this.wrapper = new ResponseWrapper(this.tokens, () => this.cubbyholeStorage());
+    this.tokens.onRevoke = async (tokenId) => clearPrefix(this.cubbyholeStorage(), `${tokenId}/`);
     this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
 
     this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
@@ -126,18 +132,25 @@ export class Core implements RequestHandler {
 
   /** Loads everything the barrier protects; runs after each unseal. */
   private async postUnseal(): Promise<void> {
-    const hadMounts = await this.mountTable.load();
-    if (!hadMounts) {
-      await this.mountTable.add(defaultEntry('sys/', 'system', 'system endpoints used for control, policy and debugging'));
-    }
+    await this.mountTable.load();
+    if (!this.mountTable.get('sys/')) await this.mountTable.add(defaultEntry('sys/', 'system', 'system endpoints used for control, policy and debugging'));
+    if (!this.mountTable.get('cubbyhole/')) await this.mountTable.add(defaultEntry('cubbyhole/', 'cubbyhole', 'per-token private secret storage'));
     const hadAuth = await this.authTable.load();
     if (!hadAuth) await this.authTable.add(defaultEntry('token/', 'token', 'token based credentials'));
     await this.tokens.load();
     await this.loadClusterInfo();
     await this.audit.load();
     await this.mounts.startAll();
+    await this.authMounts.startAll();
     this.activeSince = new Date();
     this.logger.info('unsealed; serving requests');
+  }
+
+  /** The storage of the cubbyhole mount, where each token's keys live under its id. */
+  private cubbyholeStorage(): StorageView {
+    const entry = this.mountTable.get('cubbyhole/');
+    if (!entry) throw new Error('the cubbyhole mount is missing from the mount table');
+    return new StorageView(this.barrier, `logical/${entry.uuid}/`);
   }
 
   /** Cluster name and id, as sys/health and sys/seal-status report them once unsealed. */
@@ -156,6 +169,7 @@ export class Core implements RequestHandler {
   /** Applies a tuned mount entry to its running backend. */
   retuneMount(table: MountTable, entry: MountEntry): void {
     if (table === this.mountTable) this.mounts.retune(entry);
+    else this.authMounts.retune(entry);
   }
 
   /** True when the policies grant any capability on some path under the mount. */
@@ -168,6 +182,7 @@ export class Core implements RequestHandler {
   /** Seals: stops backends, forgets keys and cached state. */
   async sealServer(): Promise<void> {
     await this.mounts.stopAll();
+    await this.authMounts.stopAll();
     await this.audit.close();
     this.tokens.unload();
     await this.seal.seal();
@@ -199,7 +214,7 @@ export class Core implements RequestHandler {
   async unmountEngine(path: string): Promise<void> {
     const entry = this.mountTable.get(path);
     if (!entry) return;
-    if (entry.type === 'system') throw new BadRequestError('cannot unmount "sys/"');
+    if (entry.type === 'system' || entry.type === 'cubbyhole') throw new BadRequestError(`cannot unmount "${entry.path}"`);
     await this.mountTable.remove(entry.path);
     await this.mounts.stop(entry, { purge: true });
   }
@@ -208,10 +223,41 @@ export class Core implements RequestHandler {
   async remountEngine(from: string, to: string): Promise<void> {
     const entry = this.mountTable.get(from);
     if (!entry) throw new BadRequestError(`no secrets engine is mounted at "${from}"`);
-    if (entry.type === 'system') throw new BadRequestError('cannot remount "sys/"');
+    if (entry.type === 'system' || entry.type === 'cubbyhole') throw new BadRequestError(`cannot remount "${entry.path}"`);
     const moved = { ...entry, path: to };
     await this.mountTable.update(entry.path, moved);
     this.mounts.rename(entry.path, this.mountTable.get(to)!);
+  }
+
+  /** Enables an auth method under `auth/PATH`. */
+  async enableAuth(path: string, input: { type: string; description?: string; config?: Partial<MountEntry['config']>; options?: Record<string, string>; local?: boolean }): Promise<MountEntry> {
+    if (input.type === 'token') throw new BadRequestError('the token auth method is always enabled at "auth/token/"');
+    const entry = await this.authTable.add({
+      path,
+      type: resolveAuthType(input.type),
+      description: input.description ?? '',
+      config: { defaultLeaseTtl: input.config?.defaultLeaseTtl ?? 0, maxLeaseTtl: input.config?.maxLeaseTtl ?? 0 },
+      options: input.options ?? {},
+      local: input.local ?? false,
+      sealWrap: false,
+    });
+    try {
+      await this.authMounts.start(entry);
+    } catch (err) {
+      await this.authTable.remove(entry.path);
+      throw err;
+    }
+    return entry;
+  }
+
+  /** Disables an auth method: revokes every token it issued, then deletes its data. */
+  async disableAuth(path: string): Promise<void> {
+    const entry = this.authTable.get(path);
+    if (!entry) return;
+    if (entry.type === 'token') throw new BadRequestError('the token auth method cannot be disabled');
+    await this.tokens.revokeByMount(entry.accessor);
+    await this.authTable.remove(entry.path);
+    await this.authMounts.stop(entry, { purge: true });
   }
 
   /** Finds the backend for a request path. */
@@ -221,6 +267,12 @@ export class Core implements RequestHandler {
     }
     if (path === 'auth/token' || path.startsWith('auth/token/')) {
       return { router: this.tokenRouter, entry: this.authTable.get('token/') ?? defaultEntry('token/', 'token', ''), mountPoint: 'auth/token/', relativePath: path.slice('auth/token/'.length) };
+    }
+    if (path.startsWith('auth/')) {
+      const authEntry = this.authTable.match(path.slice(5));
+      const authMount = authEntry ? this.authMounts.get(authEntry.path) : undefined;
+      if (!authEntry || !authMount) return null;
+      return { router: authMount.router, entry: authEntry, mountPoint: `auth/${authEntry.path}`, relativePath: path.slice(5 + authEntry.path.length) };
     }
     const entry = this.mountTable.match(path);
     const mount = entry ? this.mounts.get(entry.path) : undefined;

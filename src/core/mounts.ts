@@ -4,15 +4,30 @@ import type { Backend, BackendContext, BackendFactory, SystemView } from '../fra
 import { BadRequestError } from '../errors.js';
 import { StorageView, type Storage } from '../storage/storage.js';
 import { kvBackend } from '../engines/kv/index.js';
+import { cubbyholeBackend } from '../engines/cubbyhole/index.js';
 import type { MountEntry, MountTable } from './router/table.js';
 
 /** Secrets engine types that can be mounted, by Vault's type names. */
 const ENGINE_FACTORIES: Record<string, BackendFactory> = {
   kv: kvBackend,
+  cubbyhole: cubbyholeBackend,
 };
+
+/** Auth method types that can be enabled under `auth/`, by Vault's type names. */
+const AUTH_FACTORIES: Record<string, BackendFactory> = {};
+
+/** Checks that an auth method type exists. */
+export function resolveAuthType(type: string): string {
+  if (!(type in AUTH_FACTORIES)) {
+    const known = ['token', ...Object.keys(AUTH_FACTORIES)].join(', ');
+    throw new BadRequestError(`unknown auth method type "${type}"; supported types: ${known}`);
+  }
+  return type;
+}
 
 /** Type aliases Vault accepts when mounting: `kv-v2` is `kv` with version 2, `generic` is KV version 1. */
 export function resolveEngineType(type: string, options: Record<string, string>): { type: string; options: Record<string, string> } {
+  if (type === 'cubbyhole') throw new BadRequestError('cubbyhole cannot be mounted again: every token already has one at "cubbyhole/"');
   if (type === 'kv-v2') return { type: 'kv', options: { ...options, version: '2' } };
   if (type === 'kv-v1' || type === 'generic') return { type: 'kv', options: { ...options, version: options.version ?? '1' } };
   if (!(type in ENGINE_FACTORIES)) {
@@ -65,8 +80,12 @@ export class MountManager {
   /** Starts every backend of the loaded table. */
   async startAll(): Promise<void> {
     for (const entry of this.table.list()) {
-      if (entry.type in ENGINE_FACTORIES) await this.start(entry);
+      if (entry.type in this.factories) await this.start(entry);
     }
+  }
+
+  private get factories(): Record<string, BackendFactory> {
+    return this.table.kind === 'auth' ? AUTH_FACTORIES : ENGINE_FACTORIES;
   }
 
   async stopAll(): Promise<void> {
@@ -89,7 +108,7 @@ export class MountManager {
       mountType: entry.type,
       options: entry.options,
     };
-    const backend = await ENGINE_FACTORIES[entry.type](context);
+    const backend = await this.factories[entry.type](context);
     await backend.initialize?.();
     const mount: LiveMount = { entry, backend, router: new BackendRouter(backend, context), storagePrefix };
     this.live.set(entry.path, mount);

@@ -5,6 +5,8 @@ import type { AuditAuth } from './audit/broker.js';
 import type { Core, Route } from './core.js';
 import { SEALED_PATHS } from './sys/backend.js';
 import type { TokenEntry } from './token/store.js';
+import { checkBoundCidrs, createLoginToken } from './login.js';
+import { checkWrappingTtl } from './policy/acl.js';
 
 /** What the pipeline learned about the caller, carried from authentication to the audit log. */
 interface Caller {
@@ -25,7 +27,6 @@ export async function handleRequest(core: Core, req: LogicalRequest): Promise<An
   let requestAudited = false;
   try {
     checkSealed(core, req);
-    if (req.wrapTtl !== undefined) throw new BadRequestError('response wrapping is not supported yet; send the request without X-Vault-Wrap-TTL');
 
     const route = core.route(req.path);
     annotate(req, route);
@@ -43,7 +44,11 @@ export async function handleRequest(core: Core, req: LogicalRequest): Promise<An
     route.router.validate(routed);
     const response = await route.router.handle(routed, operation);
 
-    const answer = buildAnswer(req, route, operation, response);
+    if (response?.auth) Object.assign(response, await loginResponse(core, req, route, response));
+    let answer = buildAnswer(req, route, operation, response);
+    if (req.wrapTtl !== undefined && answer.status === 200 && isEnvelope(answer.body) && !NEVER_WRAPPED.has(req.path)) {
+      answer = { status: 200, body: await core.wrapper.wrap(answer.body, req.wrapTtl, req.path) };
+    }
     await core.audit.logResponse({ req, auth: auditAuth(caller), response: answer.body as ResponseEnvelope | undefined, status: answer.status });
     if (caller?.lastUse) await core.tokens.revokeTree(caller.token);
     return answer;
@@ -72,6 +77,7 @@ async function authenticate(core: Core, req: LogicalRequest): Promise<Caller> {
   if (!req.clientToken) throw new PermissionDeniedError('permission denied: missing client token; set X-Vault-Token');
   const token = await core.tokens.lookup(req.clientToken);
   if (!token) throw new PermissionDeniedError('permission denied: invalid token');
+  checkBoundCidrs(token, req.remoteAddress);
   const lastUse = await core.tokens.use(token);
   const auth: RequestAuth = {
     tokenId: token.id,
@@ -87,12 +93,20 @@ async function authenticate(core: Core, req: LogicalRequest): Promise<Caller> {
   return { token, clientToken: req.clientToken, auth, lastUse };
 }
 
+/** Creates the token of a successful login and puts its auth block and warnings on the response. */
+async function loginResponse(core: Core, req: LogicalRequest, route: Route, response: LogicalResponse): Promise<Partial<LogicalResponse>> {
+  const created = await createLoginToken(core, req, route, response.auth!);
+  return { authBlock: created.authBlock, warnings: [...(response.warnings ?? []), ...created.warnings] };
+}
+
 /** Checks the ACL for the operation, and sudo on root-protected paths. */
 async function authorize(core: Core, req: LogicalRequest, route: Route | null, operation: Operation, caller: Caller): Promise<void> {
   // NOTE: identity entities do not exist yet, so templated policy paths match nothing.
   const acl = await core.policies.acl(caller.auth.policies);
   const result = acl.check(req.path, operation, req.data);
   if (!result.allowed) throw new PermissionDeniedError(`permission denied: ${operation} on "${req.path}" is not allowed by the token's policies`);
+  const wrappingProblem = checkWrappingTtl(result, req.wrapTtl);
+  if (wrappingProblem) throw new BadRequestError(wrappingProblem);
   caller.auth.sudo = result.sudo;
   if (route && matchesAny(route.router.backend.rootPaths, route.relativePath) && !result.sudo) {
     throw new PermissionDeniedError(`permission denied: "${req.path}" requires the sudo capability`);
@@ -135,6 +149,13 @@ function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, re
     }
   }
   return { status: response.status ?? 200, body: envelope };
+}
+
+/** Paths whose answers are never wrapped again: they read or replace wrapping tokens. */
+const NEVER_WRAPPED = new Set(['sys/wrapping/lookup', 'sys/wrapping/unwrap', 'sys/wrapping/rewrap']);
+
+function isEnvelope(body: unknown): body is ResponseEnvelope {
+  return typeof body === 'object' && body !== null && 'request_id' in body && 'wrap_info' in body;
 }
 
 function hasKeys(data: Record<string, unknown> | null | undefined): boolean {

@@ -25,7 +25,7 @@ export interface LogicalRequest {
   operation: Operation;
   /** The path after `/v1/`, without a leading slash. */
   path: string;
-  /** JSON body merged with query parameters (body wins). */
+  /** For writes, the JSON body; for reads, lists and deletes, the query parameters. */
   data: Record<string, unknown>;
   /** Raw query parameters; list pagination reads `after` and `limit` from here. */
   query: Record<string, string>;
@@ -95,6 +95,10 @@ export interface AuthInfo {
   internalData?: Record<string, unknown>;
   boundCidrs?: string[];
   tokenType?: 'service' | 'batch' | 'default';
+  /** Leaves the `default` policy off the token. */
+  noDefaultPolicy?: boolean;
+  /** Seconds; a hard cap on the token's life, renewals included. */
+  explicitMaxTtl?: number;
 }
 
 /** A backend's answer. The HTTP layer turns it into Vault's envelope. */

@@ -4,12 +4,13 @@ import { policyPaths } from '../policy/paths.js';
 import type { Core } from '../core.js';
 import { mountPaths } from './mount-paths.js';
 import { sealPaths } from './seal-paths.js';
+import { wrappingPaths } from '../wrapping/paths.js';
 
 /** Sys paths that answer without a token. */
-const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader'];
+const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader', 'wrapping/lookup'];
 
 /** Sys paths that need `sudo` as well as the capability for the operation. */
-const ROOT_PATHS = ['audit', 'audit/*', 'rotate', 'seal', 'remount', 'raw', 'raw/*', 'leases/revoke-prefix/*', 'leases/revoke-force/*', 'config/*'];
+const ROOT_PATHS = ['auth/*', 'audit', 'audit/*', 'rotate', 'seal', 'remount', 'raw', 'raw/*', 'leases/revoke-prefix/*', 'leases/revoke-force/*', 'config/*'];
 
 /** Builds the `sys/` backend, served by core itself rather than from the mount table. */
 export function systemBackend(core: Core): Backend {
@@ -25,6 +26,7 @@ export function systemBackend(core: Core): Backend {
         lookupAccessorPolicies: async (accessor) => (await core.tokens.lookupByAccessor(accessor))?.policies ?? null,
       }),
       ...auditPaths(core.audit),
+      ...wrappingPaths(core.wrapper),
     ],
   };
 }

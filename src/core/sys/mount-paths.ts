@@ -132,10 +132,23 @@ export function mountPaths(core: Core): PathSpec[] {
       operations: {
         read: async (ctx) => ({ data: describeMount(findMount(core.authTable, ctx.params.path)), mirrorDataAtTopLevel: true }),
         update: async (ctx) => {
-          throw new BadRequestError(`auth method "${String(ctx.fields.type ?? '')}" cannot be enabled: only the built-in token method is available yet`);
+          const f = ctx.fields;
+          const type = (f.type as string | undefined) ?? (f.plugin_name as string | undefined);
+          if (!type) throw new BadRequestError('missing "type": name the auth method to enable, for example "approle"');
+          await core.enableAuth(ctx.params.path, {
+            type,
+            description: f.description as string | undefined,
+            config: mountConfigInput(f.config),
+            options: f.options as Record<string, string> | undefined,
+            local: f.local as boolean | undefined,
+          });
+          core.logger.info({ path: ctx.params.path, type }, 'auth method enabled');
+          return null;
         },
-        delete: async () => {
-          throw new BadRequestError('the token auth method cannot be disabled');
+        delete: async (ctx) => {
+          await core.disableAuth(ctx.params.path);
+          core.logger.info({ path: ctx.params.path }, 'auth method disabled');
+          return null;
         },
       },
     },

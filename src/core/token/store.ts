@@ -29,6 +29,12 @@ export interface TokenEntry {
   entityId: string;
   orphan: boolean;
   type: 'service';
+  /** Accessor of the auth mount that issued the token through a login; absent for token-store tokens. */
+  mountAccessor?: string;
+  /** CIDR blocks the token may be used from; empty or absent means anywhere. */
+  boundCidrs?: string[];
+  /** The auth method's data for renewals; never returned to callers. */
+  authInternal?: Record<string, unknown>;
 }
 
 export interface CreateTokenInput {
@@ -46,6 +52,9 @@ export interface CreateTokenInput {
   orphan?: boolean;
   /** Only for `-dev-root-token-id`: a caller-chosen token value. */
   tokenValue?: string;
+  mountAccessor?: string;
+  boundCidrs?: string[];
+  authInternal?: Record<string, unknown>;
 }
 
 const TOKEN_PREFIX = 'hvs.';
@@ -58,6 +67,8 @@ const CACHE_LIMIT = 50_000;
 export class TokenStore {
   private salt: Buffer | null = null;
   private readonly cache = new Map<string, TokenEntry>();
+  /** Called after a token is deleted, to remove what belongs to it (its cubbyhole). */
+  onRevoke?: (tokenId: string) => Promise<void>;
 
   constructor(private readonly storage: Storage) {}
 
@@ -109,6 +120,9 @@ export class TokenStore {
       entityId: '',
       orphan: Boolean(input.orphan || !input.parent),
       type: 'service',
+      mountAccessor: input.mountAccessor,
+      boundCidrs: input.boundCidrs?.length ? input.boundCidrs : undefined,
+      authInternal: input.authInternal,
     };
     if (await this.storage.get(`id/${entry.id}`)) throw new BadRequestError('a token with that id already exists');
 
@@ -117,6 +131,7 @@ export class TokenStore {
       { op: 'put', key: `accessor/${entry.accessor}`, value: Buffer.from(entry.id) },
     ];
     if (entry.parent) ops.push({ op: 'put', key: `parent/${entry.parent}/${entry.id}`, value: Buffer.alloc(0) });
+    if (entry.mountAccessor) ops.push({ op: 'put', key: `mount/${entry.mountAccessor}/${entry.id}`, value: Buffer.alloc(0) });
     await this.storage.transaction(ops);
     this.remember(entry);
     return { token, entry };
@@ -200,6 +215,17 @@ export class TokenStore {
     for (const id of order.reverse()) await this.revokeOne(id);
   }
 
+  /** Revokes every token issued by logins through one auth mount, with their children. */
+  async revokeByMount(mountAccessor: string): Promise<number> {
+    const ids = await this.listAll(`mount/${mountAccessor}/`);
+    for (const id of ids) {
+      const entry = await this.lookupById(id);
+      if (entry) await this.revokeTree(entry);
+      else await this.storage.delete(`mount/${mountAccessor}/${id}`);
+    }
+    return ids.length;
+  }
+
   /** Revokes only this token; its children become orphans. */
   async revokeOrphan(entry: TokenEntry): Promise<void> {
     for (const childId of await this.listAll(`parent/${entry.id}/`)) {
@@ -233,7 +259,9 @@ export class TokenStore {
       { op: 'delete', key: `accessor/${entry.accessor}` },
     ];
     if (entry.parent) ops.push({ op: 'delete', key: `parent/${entry.parent}/${id}` });
+    if (entry.mountAccessor) ops.push({ op: 'delete', key: `mount/${entry.mountAccessor}/${id}` });
     await this.storage.transaction(ops);
+    await this.onRevoke?.(id);
   }
 
   private async listAll(prefix: string): Promise<string[]> {

@@ -1,0 +1,74 @@
+import { BlockList, isIP } from 'node:net';
+import { BadRequestError, PermissionDeniedError } from '../errors.js';
+import type { AuthInfo, LogicalRequest } from '../framework/types.js';
+import type { Core, Route } from './core.js';
+import { authBlock } from './token/paths.js';
+import type { TokenEntry } from './token/store.js';
+
+/**
+ * Creates the token for a successful login through an auth method and returns Vault's `auth`
+ * block. Login tokens are orphans: their lifetime is bounded by the auth mount's TTLs, not by a
+ * parent token.
+ */
+export async function createLoginToken(core: Core, req: LogicalRequest, route: Route, auth: AuthInfo): Promise<{ authBlock: Record<string, unknown>; warnings: string[] }> {
+  if (auth.tokenType === 'batch') throw new BadRequestError('batch tokens are not supported yet; set token_type to "service"');
+  const system = route.router.context.system;
+  const warnings: string[] = [];
+
+  let policies = [...new Set(auth.policies.map((p) => p.toLowerCase()))];
+  if (policies.includes('root')) throw new PermissionDeniedError('auth methods cannot issue root tokens');
+  if (!auth.noDefaultPolicy && !policies.includes('default')) policies.push('default');
+  policies = policies.sort();
+
+  const period = auth.period ?? 0;
+  let maxTtl = auth.maxTtl && auth.maxTtl > 0 ? Math.min(auth.maxTtl, system.maxLeaseTtl()) : system.maxLeaseTtl();
+  if (auth.explicitMaxTtl && auth.explicitMaxTtl > 0) maxTtl = Math.min(maxTtl, auth.explicitMaxTtl);
+  let ttl = period > 0 ? period : auth.ttl && auth.ttl > 0 ? auth.ttl : system.defaultLeaseTtl();
+  if (period === 0 && ttl > maxTtl) {
+    ttl = maxTtl;
+    warnings.push(`TTL of the token was capped at ${maxTtl} seconds by the max TTL`);
+  }
+
+  const mountName = route.entry.path.replace(/\/$/, '');
+  const displayName = auth.displayName ? `${mountName}-${auth.displayName}` : mountName;
+  const { token, entry } = await core.tokens.create({
+    policies,
+    path: req.path,
+    meta: auth.metadata,
+    displayName: displayName.replace(/[^\w.-]/g, '-'),
+    numUses: auth.numUses ?? 0,
+    ttl,
+    explicitMaxTtl: auth.explicitMaxTtl ?? (period === 0 ? maxTtl : 0),
+    period,
+    renewable: auth.renewable ?? true,
+    orphan: true,
+    mountAccessor: route.entry.accessor,
+    boundCidrs: auth.boundCidrs,
+    authInternal: auth.internalData,
+  });
+  return { authBlock: authBlock(token, entry, ttl), warnings };
+}
+
+/** Rejects a token used from outside its bound CIDR blocks. */
+export function checkBoundCidrs(entry: TokenEntry, remoteAddress: string): void {
+  if (!entry.boundCidrs || entry.boundCidrs.length === 0) return;
+  if (!addressInCidrs(remoteAddress, entry.boundCidrs)) {
+    throw new PermissionDeniedError('permission denied: the token cannot be used from this address');
+  }
+}
+
+/** True when the address (IPv4, IPv6 or IPv4-mapped IPv6) is inside one of the CIDR blocks. */
+export function addressInCidrs(address: string, cidrs: string[]): boolean {
+  const mapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const family = isIP(mapped);
+  if (family === 0) return false;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network, bits] = cidr.includes('/') ? cidr.split('/') : [cidr, undefined];
+    const networkFamily = isIP(network);
+    if (networkFamily === 0) continue;
+    const prefix = bits === undefined ? (networkFamily === 4 ? 32 : 128) : Number(bits);
+    list.addSubnet(network, prefix, networkFamily === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list.check(mapped, family === 4 ? 'ipv4' : 'ipv6');
+}
