@@ -11,6 +11,7 @@ import { PolicyStore } from './policy/store.js';
 import { AuditBroker } from './audit/broker.js';
 import { TokenStore } from './token/store.js';
 import { tokenPaths } from './token/paths.js';
+import { TokenRoleStore } from './token/roles.js';
 import { MountTable, type MountEntry } from './router/table.js';
 import { ResponseWrapper } from './wrapping/wrap.js';
 import { MountManager, clearPrefix, resolveAuthType, resolveEngineType, systemViewFor, type TtlDefaults } from './mounts.js';
@@ -83,7 +84,7 @@ export class Core implements RequestHandler {
     this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
 
     this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
-    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
+    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens, new TokenRoleStore(new StorageView(this.barrier, 'sys/token/'))), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
   }
 
   get sealed(): boolean {

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { BadRequestError, PermissionDeniedError } from '../errors.js';
+import { PermissionDeniedError } from '../errors.js';
 import type { AuthInfo, LogicalRequest } from '../framework/types.js';
 import type { Core, Route } from './core.js';
 import { authBlock } from './token/paths.js';
@@ -11,7 +11,6 @@ import type { TokenEntry } from './token/store.js';
  * parent token.
  */
 export async function createLoginToken(core: Core, req: LogicalRequest, route: Route, auth: AuthInfo): Promise<{ authBlock: Record<string, unknown>; warnings: string[] }> {
-  if (auth.tokenType === 'batch') throw new BadRequestError('batch tokens are not supported yet; set token_type to "service"');
   const system = route.router.context.system;
   const warnings: string[] = [];
 
@@ -31,7 +30,7 @@ export async function createLoginToken(core: Core, req: LogicalRequest, route: R
 
   const mountName = route.entry.path.replace(/\/$/, '');
   const displayName = auth.displayName ? `${mountName}-${auth.displayName}` : mountName;
-  const { token, entry } = await core.tokens.create({
+  const input = {
     policies,
     path: req.path,
     meta: auth.metadata,
@@ -45,7 +44,8 @@ export async function createLoginToken(core: Core, req: LogicalRequest, route: R
     mountAccessor: route.entry.accessor,
     boundCidrs: auth.boundCidrs,
     authInternal: auth.internalData,
-  });
+  };
+  const { token, entry } = auth.tokenType === 'batch' ? core.tokens.createBatch(input) : await core.tokens.create(input);
   return { authBlock: authBlock(token, entry, ttl), warnings };
 }
 

@@ -88,6 +88,7 @@ async function authenticate(core: Core, req: LogicalRequest): Promise<Caller> {
     entityId: token.entityId,
     root: token.policies.includes('root'),
     sudo: false,
+    tokenType: token.type,
   };
   req.auth = auth;
   return { token, clientToken: req.clientToken, auth, lastUse };

@@ -17,6 +17,7 @@ export interface RequestAuth {
   root: boolean;
   /** True when the caller's policies grant `sudo` on the request path. */
   sudo: boolean;
+  tokenType: 'service' | 'batch';
 }
 
 /** A request after HTTP decoding, as the pipeline and backends see it. */
@@ -172,6 +173,11 @@ export interface PathSpec {
 export interface SystemView {
   defaultLeaseTtl(): number;
   maxLeaseTtl(): number;
+  /**
+   * Generates a password from the named `sys/policies/password` policy; throws a 400 when none has
+   * the name. Absent where core has not wired password policies in.
+   */
+  generatePasswordFromPolicy?(policyName: string): Promise<string>;
 }
 
 /** What a backend receives from core. Backends never import core internals. */
@@ -197,8 +203,10 @@ export interface Backend {
   /**
    * Checks that a token issued by this auth method may still be renewed (for example that the
    * user still exists) and returns its possibly changed policies; absent means renewal is allowed.
+   * `ttl`, `maxTtl` and `period` (seconds), when returned, are the role's or user's current token
+   * settings, which Vault applies at renewal time.
    */
-  renewAuth?(ctx: { internalData: Record<string, unknown>; metadata: Record<string, string>; backend: BackendContext }): Promise<{ policies?: string[] }>;
+  renewAuth?(ctx: { internalData: Record<string, unknown>; metadata: Record<string, string>; backend: BackendContext }): Promise<{ policies?: string[]; ttl?: number; maxTtl?: number; period?: number }>;
   /** Runs after mount and after each unseal, before requests are routed. */
   initialize?(): Promise<void>;
   /** Runs before unmount and on seal. */

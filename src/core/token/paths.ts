@@ -1,6 +1,7 @@
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import { TokenStore, type TokenEntry } from './store.js';
+import { checkRolePolicies, tokenRolePaths, type TokenRole, type TokenRoleStore } from './roles.js';
 
 const createFields: Record<string, FieldSpec> = {
   id: { type: 'string', description: 'Token value to use instead of a random one (root only).' },
@@ -11,7 +12,7 @@ const createFields: Record<string, FieldSpec> = {
   renewable: { type: 'bool', description: 'Whether the token can be renewed.', default: true },
   ttl: { type: 'duration', description: 'Time to live, in seconds or as a duration string.' },
   lease: { type: 'duration', description: 'Deprecated alias of ttl.' },
-  type: { type: 'string', description: 'Token type; only "service" is supported yet.' },
+  type: { type: 'string', description: 'Token type: "service" (stored) or "batch" (self-contained, not renewable).' },
   explicit_max_ttl: { type: 'duration', description: 'Hard cap on the lifetime, renewals included.' },
   display_name: { type: 'string', description: 'Name shown in audit logs and lookups.' },
   num_uses: { type: 'int', description: 'Number of uses before the token is revoked; 0 is unlimited.' },
@@ -24,10 +25,12 @@ const accessorField: Record<string, FieldSpec> = { accessor: { type: 'string', d
 const incrementField: FieldSpec = { type: 'duration', description: 'Requested TTL extension in seconds.' };
 
 /** Builds the `auth/token/` paths: creation, lookup, renewal and revocation of tokens. */
-export function tokenPaths(store: TokenStore): PathSpec[] {
+export function tokenPaths(store: TokenStore, roles: TokenRoleStore): PathSpec[] {
   const callerEntry = async (ctx: HandlerContext): Promise<TokenEntry> => {
     const id = ctx.req.auth?.tokenId;
-    const entry = id ? await store.lookupById(id) : null;
+    // A batch token is not stored, so it is decoded again from the client token.
+    const batch = ctx.req.auth?.tokenType === 'batch';
+    const entry = batch ? await store.lookup(ctx.req.clientToken ?? '') : id ? await store.lookupById(id) : null;
     if (!entry) throw new PermissionDeniedError();
     return entry;
   };
@@ -59,53 +62,17 @@ export function tokenPaths(store: TokenStore): PathSpec[] {
 
   const create = (orphanPath: boolean) => async (ctx: HandlerContext): Promise<LogicalResponse> => {
     const parent = await callerEntry(ctx);
-    const input = ctx.fields;
-    const privileged = parent.policies.includes('root') || Boolean(ctx.req.auth?.sudo);
-    const orphan = orphanPath || Boolean(input.no_parent);
-    if (orphan && !privileged) throw new PermissionDeniedError('root or sudo privileges required to create an orphan token');
-    if (input.id !== undefined && !parent.policies.includes('root')) throw new PermissionDeniedError('root privileges required to specify a token id');
-    if (input.type !== undefined && input.type !== 'service') throw new BadRequestError(`unsupported token type "${String(input.type)}": only "service" is supported`);
-    if (input.entity_alias !== undefined) throw new BadRequestError('entity_alias is not supported');
-    if (input.num_uses !== undefined && (input.num_uses as number) < 0) throw new BadRequestError('num_uses cannot be negative');
-
-    const requested = (input.policies as string[] | undefined)?.map((p) => p.toLowerCase());
-    let policies = requested && requested.length > 0 ? requested : parent.policies.filter((p) => p !== 'default');
-    if (requested && requested.length > 0 && !privileged) TokenStore.checkPolicySubset(parent, policies);
-    if (!input.no_default_policy && !policies.includes('root')) policies = [...policies, 'default'];
-    policies = [...new Set(policies)].sort();
-    if (policies.includes('root') && !parent.policies.includes('root')) throw new PermissionDeniedError('root tokens may only be created by a root token');
-
-    const ttl = tokenTtl(ctx, policies, parent);
-    const displayName = input.display_name ? `token-${String(input.display_name).replace(/[^\w.-]/g, '-')}` : 'token';
-    const { token, entry } = await store.create({
-      policies,
-      parent,
-      path: `auth/token/${orphanPath ? 'create-orphan' : 'create'}`,
-      meta: input.meta as Record<string, string> | undefined,
-      displayName,
-      numUses: (input.num_uses as number | undefined) ?? 0,
-      ttl: ttl.ttl,
-      explicitMaxTtl: (input.explicit_max_ttl as number | undefined) ?? 0,
-      period: (input.period as number | undefined) ?? 0,
-      renewable: input.renewable as boolean,
-      orphan,
-      tokenValue: input.id as string | undefined,
-    });
-    return { authBlock: authBlock(token, entry, ttl.ttl), warnings: ttl.warning ? [ttl.warning] : undefined };
+    const roleName = ctx.params.role_name;
+    const role = roleName ? await roles.get(roleName) : null;
+    if (roleName && !role) throw new BadRequestError(`unknown role "${roleName}"`);
+    return createToken(ctx, store, parent, orphanPath, role);
   };
 
   return [
     { pattern: 'create', fields: createFields, operations: { update: create(false) } },
     { pattern: 'create-orphan', fields: createFields, operations: { update: create(true) } },
-    {
-      pattern: 'create/(?<role_name>.+)',
-      fields: createFields,
-      operations: {
-        update: async (ctx) => {
-          throw new BadRequestError(`unknown role "${ctx.params.role_name}": token roles are not supported yet`);
-        },
-      },
-    },
+    { pattern: 'create/(?<role_name>[\\w.-]+)', fields: createFields, operations: { update: create(false) } },
+    ...tokenRolePaths(roles),
     {
       pattern: 'lookup',
       fields: tokenField,
@@ -202,15 +169,77 @@ export function tokenPaths(store: TokenStore): PathSpec[] {
   ];
 }
 
+/** Creates a token for `auth/token/create`, `create-orphan` or `create/ROLE`. */
+async function createToken(ctx: HandlerContext, store: TokenStore, parent: TokenEntry, orphanPath: boolean, role: TokenRole | null): Promise<LogicalResponse> {
+  const input = ctx.fields;
+  const privileged = parent.policies.includes('root') || Boolean(ctx.req.auth?.sudo);
+  if (parent.type === 'batch') throw new BadRequestError('batch tokens cannot create child tokens');
+  const orphan = role ? role.orphan : orphanPath || Boolean(input.no_parent);
+  if (!role && orphan && !privileged) throw new PermissionDeniedError('root or sudo privileges required to create an orphan token');
+  if (input.id !== undefined && !parent.policies.includes('root')) throw new PermissionDeniedError('root privileges required to specify a token id');
+  if (input.entity_alias !== undefined) throw new BadRequestError('entity_alias is not supported');
+  if (input.num_uses !== undefined && (input.num_uses as number) < 0) throw new BadRequestError('num_uses cannot be negative');
+  const type = tokenType(input.type as string | undefined, role);
+
+  const requested = (input.policies as string[] | undefined)?.map((p) => p.toLowerCase());
+  let policies: string[];
+  if (role) {
+    policies = requested && requested.length > 0 ? requested : role.allowedPolicies.length > 0 ? [...role.allowedPolicies] : parent.policies.filter((p) => p !== 'default' && p !== 'root');
+    checkRolePolicies(role, policies);
+  } else {
+    policies = requested && requested.length > 0 ? requested : parent.policies.filter((p) => p !== 'default');
+    if (requested && requested.length > 0 && !privileged) TokenStore.checkPolicySubset(parent, policies);
+  }
+  const noDefault = Boolean(input.no_default_policy) || Boolean(role?.noDefaultPolicy);
+  if (!noDefault && !policies.includes('root')) policies = [...policies, 'default'];
+  policies = [...new Set(policies)].sort();
+  if (policies.includes('root') && !parent.policies.includes('root')) throw new PermissionDeniedError('root tokens may only be created by a root token');
+
+  const rolePeriod = role?.period ?? 0;
+  const ttl = tokenTtl(ctx, policies, parent, rolePeriod, role?.explicitMaxTtl ?? 0);
+  const displayName = input.display_name ? `token-${String(input.display_name).replace(/[^\w.-]/g, '-')}` : 'token';
+  const path = role ? `auth/token/create/${role.name}${role.pathSuffix ? `/${role.pathSuffix}` : ''}` : `auth/token/${orphanPath ? 'create-orphan' : 'create'}`;
+  const createInput = {
+    policies,
+    parent,
+    path,
+    meta: input.meta as Record<string, string> | undefined,
+    displayName,
+    numUses: (input.num_uses as number | undefined) ?? role?.numUses ?? 0,
+    ttl: ttl.ttl,
+    explicitMaxTtl: (input.explicit_max_ttl as number | undefined) ?? role?.explicitMaxTtl ?? 0,
+    period: rolePeriod || ((input.period as number | undefined) ?? 0),
+    renewable: role ? role.renewable && input.renewable !== false : (input.renewable as boolean),
+    orphan,
+    tokenValue: input.id as string | undefined,
+    boundCidrs: role?.boundCidrs,
+  };
+  if (type === 'batch' && createInput.numUses > 0) throw new BadRequestError('batch tokens cannot have num_uses');
+  const { token, entry } = type === 'batch' ? store.createBatch(createInput) : await store.create(createInput);
+  return { authBlock: authBlock(token, entry, ttl.ttl), warnings: ttl.warning ? [ttl.warning] : undefined };
+}
+
+/** Resolves the token type from the request and the role's setting. */
+function tokenType(requested: string | undefined, role: TokenRole | null): 'service' | 'batch' {
+  const roleType = role?.tokenType ?? 'default-service';
+  if (roleType === 'service' || roleType === 'batch') {
+    if (requested !== undefined && requested !== roleType) throw new BadRequestError(`the role only creates ${roleType} tokens`);
+    return roleType;
+  }
+  const chosen = requested ?? (roleType === 'default-batch' ? 'batch' : 'service');
+  if (chosen !== 'service' && chosen !== 'batch') throw new BadRequestError(`invalid token type "${chosen}": use "service" or "batch"`);
+  return chosen;
+}
+
 /** Decides the token's TTL from the request, the parent and the mount's limits. */
-function tokenTtl(ctx: HandlerContext, policies: string[], parent: TokenEntry): { ttl: number; warning?: string } {
+function tokenTtl(ctx: HandlerContext, policies: string[], parent: TokenEntry, rolePeriod: number, roleExplicitMax: number): { ttl: number; warning?: string } {
   const system = ctx.backend.system;
-  const period = (ctx.fields.period as number | undefined) ?? 0;
-  const explicitMax = (ctx.fields.explicit_max_ttl as number | undefined) ?? 0;
+  const period = rolePeriod || ((ctx.fields.period as number | undefined) ?? 0);
+  const explicitMax = (ctx.fields.explicit_max_ttl as number | undefined) ?? roleExplicitMax;
   const requested = (ctx.fields.ttl as number | undefined) ?? (ctx.fields.lease as number | undefined);
 
   if (period > 0) {
-    if (!parent.policies.includes('root') && !ctx.req.auth?.sudo) throw new PermissionDeniedError('root or sudo privileges required to create a periodic token');
+    if (rolePeriod === 0 && !parent.policies.includes('root') && !ctx.req.auth?.sudo) throw new PermissionDeniedError('root or sudo privileges required to create a periodic token');
     return { ttl: explicitMax > 0 ? Math.min(period, explicitMax) : period };
   }
   // A root parent creating a root token without a TTL gets one that never expires, as in Vault.

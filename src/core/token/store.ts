@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
 
@@ -28,7 +28,8 @@ export interface TokenEntry {
   issueTime: number;
   entityId: string;
   orphan: boolean;
-  type: 'service';
+  /** Batch tokens are not stored: they are encrypted, self-contained values. */
+  type: 'service' | 'batch';
   /** Accessor of the auth mount that issued the token through a login; absent for token-store tokens. */
   mountAccessor?: string;
   /** CIDR blocks the token may be used from; empty or absent means anywhere. */
@@ -58,6 +59,24 @@ export interface CreateTokenInput {
 }
 
 const TOKEN_PREFIX = 'hvs.';
+const BATCH_PREFIX = 'hvb.';
+/** Prefix of the id of a batch token, which is derived from the token because nothing is stored. */
+export const BATCH_ID_PREFIX = 'batch-';
+const BATCH_AAD = Buffer.from('coffer batch token v1');
+
+/** The fields a batch token carries inside its encrypted value. */
+interface BatchClaims {
+  policies: string[];
+  parent: string;
+  meta: Record<string, string>;
+  displayName: string;
+  creationTime: number;
+  creationTtl: number;
+  expireTime: number;
+  path: string;
+  mountAccessor?: string;
+  boundCidrs?: string[];
+}
 const CACHE_LIMIT = 50_000;
 
 /**
@@ -66,6 +85,7 @@ const CACHE_LIMIT = 50_000;
  */
 export class TokenStore {
   private salt: Buffer | null = null;
+  private batchKey: Buffer | null = null;
   private readonly cache = new Map<string, TokenEntry>();
   /** Called after a token is deleted, to remove what belongs to it (its cubbyhole). */
   onRevoke?: (tokenId: string) => Promise<void>;
@@ -75,19 +95,24 @@ export class TokenStore {
   /** Loads or creates the hashing salt; runs after each unseal. */
   async load(): Promise<void> {
     this.cache.clear();
-    const stored = await this.storage.get('salt');
-    if (stored) {
-      this.salt = stored;
-      return;
-    }
-    this.salt = randomBytes(32);
-    await this.storage.put('salt', this.salt);
+    this.salt = await this.loadOrCreateKey('salt');
+    this.batchKey = await this.loadOrCreateKey('batch-key');
+  }
+
+  private async loadOrCreateKey(name: string): Promise<Buffer> {
+    const stored = await this.storage.get(name);
+    if (stored) return stored;
+    const key = randomBytes(32);
+    await this.storage.put(name, key);
+    return key;
   }
 
   /** Forgets the salt and cached entries; runs on seal. */
   unload(): void {
     this.salt?.fill(0);
     this.salt = null;
+    this.batchKey?.fill(0);
+    this.batchKey = null;
     this.cache.clear();
   }
 
@@ -140,7 +165,81 @@ export class TokenStore {
   /** Looks a token up by its value; returns null for unknown or expired tokens. */
   lookup(token: string): Promise<TokenEntry | null> {
     if (!token) return Promise.resolve(null);
+    if (token.startsWith(BATCH_PREFIX)) return this.lookupBatch(token);
     return this.lookupById(this.hashToken(token));
+  }
+
+  /**
+   * Creates a batch token: AES-256-GCM over its claims with a key kept in the barrier. Nothing is
+   * stored, so it cannot be renewed or revoked and ends with its TTL or its parent.
+   */
+  createBatch(input: CreateTokenInput): { token: string; entry: TokenEntry } {
+    if (!this.batchKey) throw new Error('token store is not loaded');
+    if (input.policies.includes('root')) throw new BadRequestError('batch tokens cannot have the root policy');
+    if (input.ttl <= 0) throw new BadRequestError('batch tokens need a TTL');
+    const now = Date.now();
+    const claims: BatchClaims = {
+      policies: input.policies,
+      parent: input.orphan || !input.parent ? '' : input.parent.id,
+      meta: input.meta ?? {},
+      displayName: input.displayName ?? 'token',
+      creationTime: Math.floor(now / 1000),
+      creationTtl: input.ttl,
+      expireTime: now + input.ttl * 1000,
+      path: input.path,
+      mountAccessor: input.mountAccessor,
+      boundCidrs: input.boundCidrs?.length ? input.boundCidrs : undefined,
+    };
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.batchKey, nonce);
+    cipher.setAAD(BATCH_AAD);
+    const sealed = Buffer.concat([nonce, cipher.update(JSON.stringify(claims), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const token = BATCH_PREFIX + sealed.toString('base64url');
+    return { token, entry: this.batchEntry(token, claims) };
+  }
+
+  private async lookupBatch(token: string): Promise<TokenEntry | null> {
+    if (!this.batchKey) throw new Error('token store is not loaded');
+    const sealed = Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url');
+    if (sealed.length < 12 + 16 + 2) return null;
+    let claims: BatchClaims;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.batchKey, sealed.subarray(0, 12));
+      decipher.setAAD(BATCH_AAD);
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      const plain = Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+      claims = JSON.parse(plain.toString('utf8')) as BatchClaims;
+    } catch {
+      return null;
+    }
+    if (claims.expireTime <= Date.now()) return null;
+    if (claims.parent && !(await this.lookupById(claims.parent))) return null;
+    return this.batchEntry(token, claims);
+  }
+
+  private batchEntry(token: string, claims: BatchClaims): TokenEntry {
+    return {
+      id: BATCH_ID_PREFIX + this.hashToken(token),
+      accessor: '',
+      parent: claims.parent,
+      policies: claims.policies,
+      path: claims.path,
+      meta: claims.meta,
+      displayName: claims.displayName,
+      numUses: 0,
+      creationTime: claims.creationTime,
+      creationTtl: claims.creationTtl,
+      explicitMaxTtl: 0,
+      period: 0,
+      renewable: false,
+      expireTime: claims.expireTime,
+      issueTime: claims.creationTime * 1000,
+      entityId: '',
+      orphan: claims.parent === '',
+      type: 'batch',
+      mountAccessor: claims.mountAccessor,
+      boundCidrs: claims.boundCidrs,
+    };
   }
 
   async lookupById(id: string): Promise<TokenEntry | null> {
@@ -178,6 +277,7 @@ export class TokenStore {
    * max TTL, the system max TTL and its period. Returns the new entry and the TTL granted.
    */
   async renew(entry: TokenEntry, increment: number | undefined, systemMaxTtl: number): Promise<{ entry: TokenEntry; ttl: number; capped: boolean }> {
+    if (entry.type === 'batch') throw new BadRequestError('batch tokens cannot be renewed');
     if (entry.policies.includes('root') && entry.expireTime === 0) return { entry, ttl: 0, capped: false };
     if (!entry.renewable) throw new BadRequestError('invalid lease ID: the token is not renewable');
 
@@ -205,6 +305,7 @@ export class TokenStore {
 
   /** Revokes a token and, depth first, every descendant. */
   async revokeTree(root: TokenEntry): Promise<void> {
+    if (root.type === 'batch') throw new BadRequestError('batch tokens cannot be revoked; they end with their TTL or their parent');
     const pending = [root.id];
     const order: string[] = [];
     while (pending.length > 0) {

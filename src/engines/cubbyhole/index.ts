@@ -10,6 +10,7 @@ export const cubbyholeBackend: BackendFactory = (context): Backend => {
   const tokenStorage = (ctx: HandlerContext): StorageView => {
     const tokenId = ctx.req.auth?.tokenId;
     if (!tokenId) throw new PermissionDeniedError('permission denied: the cubbyhole needs a client token');
+    if (ctx.req.auth?.tokenType === 'batch') throw new BadRequestError('batch tokens have no cubbyhole; use a service token');
     return new StorageView(context.storage, `${tokenId}/`);
   };
 
