@@ -9,7 +9,7 @@ import { AesGcmBarrier } from './barrier/aes-gcm.js';
 import { SealManager } from './seal/manager.js';
 import { PolicyStore } from './policy/store.js';
 import { AuditBroker } from './audit/broker.js';
-import { TokenStore } from './token/store.js';
+import { TokenStore, type TokenEntry } from './token/store.js';
 import { tokenPaths } from './token/paths.js';
 import { TokenRoleStore } from './token/roles.js';
 import { MountTable, type MountEntry } from './router/table.js';
@@ -84,7 +84,7 @@ export class Core implements RequestHandler {
     this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
 
     this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
-    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens, new TokenRoleStore(new StorageView(this.barrier, 'sys/token/'))), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
+    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens, new TokenRoleStore(new StorageView(this.barrier, 'sys/token/')), { checkAuthRenewal: (entry) => this.checkAuthRenewal(entry) }), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
   }
 
   get sealed(): boolean {
@@ -259,6 +259,17 @@ export class Core implements RequestHandler {
     await this.tokens.revokeByMount(entry.accessor);
     await this.authTable.remove(entry.path);
     await this.authMounts.stop(entry, { purge: true });
+  }
+
+  /**
+   * Lets the auth method that issued a login token refuse its renewal, for example because the
+   * role or user was deleted. A token whose auth method is gone cannot be renewed.
+   */
+  private async checkAuthRenewal(entry: TokenEntry): Promise<void> {
+    const mountEntry = this.authTable.list().find((candidate) => candidate.accessor === entry.mountAccessor);
+    const mount = mountEntry ? this.authMounts.get(mountEntry.path) : undefined;
+    if (!mount) throw new BadRequestError('the auth method that issued this token is no longer enabled');
+    await mount.backend.renewAuth?.({ internalData: entry.authInternal ?? {}, metadata: entry.meta, backend: mount.router.context });
   }
 
   /** Finds the backend for a request path. */

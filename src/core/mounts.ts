@@ -4,17 +4,24 @@ import type { Backend, BackendContext, BackendFactory, SystemView } from '../fra
 import { BadRequestError } from '../errors.js';
 import { StorageView, type Storage } from '../storage/storage.js';
 import { kvBackend } from '../engines/kv/index.js';
+import { transitBackend } from '../engines/transit/index.js';
 import { cubbyholeBackend } from '../engines/cubbyhole/index.js';
+import { approleBackend } from '../auth/approle/index.js';
+import { userpassBackend } from '../auth/userpass/index.js';
 import type { MountEntry, MountTable } from './router/table.js';
 
 /** Secrets engine types that can be mounted, by Vault's type names. */
 const ENGINE_FACTORIES: Record<string, BackendFactory> = {
   kv: kvBackend,
+  transit: transitBackend,
   cubbyhole: cubbyholeBackend,
 };
 
 /** Auth method types that can be enabled under `auth/`, by Vault's type names. */
-const AUTH_FACTORIES: Record<string, BackendFactory> = {};
+const AUTH_FACTORIES: Record<string, BackendFactory> = {
+  approle: approleBackend,
+  userpass: userpassBackend,
+};
 
 /** Checks that an auth method type exists. */
 export function resolveAuthType(type: string): string {

@@ -30,6 +30,11 @@ export interface LogicalRequest {
   data: Record<string, unknown>;
   /** Raw query parameters; list pagination reads `after` and `limit` from here. */
   query: Record<string, string>;
+  /**
+   * The request body as received, for paths that take a non-JSON body (a DER OCSP request sent
+   * as `application/ocsp-request`). Absent when the HTTP layer decoded the body as JSON.
+   */
+  rawBody?: Buffer;
   headers: Record<string, string | undefined>;
   clientToken?: string;
   remoteAddress: string;
@@ -112,11 +117,18 @@ export interface LogicalResponse {
   mirrorDataAtTopLevel?: boolean;
   /** Answers with this status and JSON body as they are, without the envelope (sys/health, sys/init). */
   raw?: { status: number; body: unknown; contentType?: string };
+  /** Answers with these bytes and content type, without the envelope (DER and PEM files, OCSP). */
+  rawBytes?: { status: number; contentType: string; body: Buffer };
   /**
    * A finished `auth` block of the envelope. Only the token store sets it, because it creates
    * tokens itself; other auth methods return `auth` and the pipeline creates the token.
    */
   authBlock?: Record<string, unknown>;
+  /**
+   * The envelope's `lease_id`, `lease_duration` (seconds) and `renewable`, for responses about an
+   * existing lease such as `sys/leases/renew`. Secrets that create a lease return `secret` instead.
+   */
+  lease?: { id: string; duration: number; renewable: boolean };
   /** Overrides the status of an enveloped response (Vault answers an empty LIST with 404). */
   status?: number;
 }

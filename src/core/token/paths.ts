@@ -25,7 +25,13 @@ const accessorField: Record<string, FieldSpec> = { accessor: { type: 'string', d
 const incrementField: FieldSpec = { type: 'duration', description: 'Requested TTL extension in seconds.' };
 
 /** Builds the `auth/token/` paths: creation, lookup, renewal and revocation of tokens. */
-export function tokenPaths(store: TokenStore, roles: TokenRoleStore): PathSpec[] {
+/** Core services the token paths call without importing core. */
+export interface TokenPathHooks {
+  /** Asks the auth method that issued a login token whether it may still be renewed; throws if not. */
+  checkAuthRenewal?(entry: TokenEntry): Promise<void>;
+}
+
+export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: TokenPathHooks = {}): PathSpec[] {
   const callerEntry = async (ctx: HandlerContext): Promise<TokenEntry> => {
     const id = ctx.req.auth?.tokenId;
     // A batch token is not stored, so it is decoded again from the client token.
@@ -53,6 +59,7 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleStore): PathSpec[]
 
   const renewResponse = async (ctx: HandlerContext, entry: TokenEntry, token: string): Promise<LogicalResponse> => {
     const increment = ctx.fields.increment as number | undefined;
+    if (entry.mountAccessor && hooks.checkAuthRenewal) await hooks.checkAuthRenewal(entry);
     const renewed = await store.renew(entry, increment || undefined, ctx.backend.system.maxLeaseTtl());
     return {
       authBlock: authBlock(token, renewed.entry, renewed.ttl),
