@@ -4,6 +4,7 @@ import type { Backend, BackendContext, BackendFactory, SystemView } from '../fra
 import { BadRequestError } from '../errors.js';
 import { StorageView, type Storage } from '../storage/storage.js';
 import { kvBackend } from '../engines/kv/index.js';
+import { pkiBackend } from '../engines/pki/index.js';
 import { transitBackend } from '../engines/transit/index.js';
 import { cubbyholeBackend } from '../engines/cubbyhole/index.js';
 import { approleBackend } from '../auth/approle/index.js';
@@ -13,6 +14,7 @@ import type { MountEntry, MountTable } from './router/table.js';
 /** Secrets engine types that can be mounted, by Vault's type names. */
 const ENGINE_FACTORIES: Record<string, BackendFactory> = {
   kv: kvBackend,
+  pki: pkiBackend,
   transit: transitBackend,
   cubbyhole: cubbyholeBackend,
 };

@@ -49,7 +49,9 @@ export async function handleRequest(core: Core, req: LogicalRequest): Promise<An
     if (req.wrapTtl !== undefined && answer.status === 200 && isEnvelope(answer.body) && !NEVER_WRAPPED.has(req.path)) {
       answer = { status: 200, body: await core.wrapper.wrap(answer.body, req.wrapTtl, req.path) };
     }
-    await core.audit.logResponse({ req, auth: auditAuth(caller), response: answer.body as ResponseEnvelope | undefined, status: answer.status });
+    // Raw bytes (certificates, CRLs, OCSP responses) carry no envelope to audit.
+    const auditedBody = Buffer.isBuffer(answer.body) ? undefined : (answer.body as ResponseEnvelope | undefined);
+    await core.audit.logResponse({ req, auth: auditAuth(caller), response: auditedBody, status: answer.status });
     if (caller?.lastUse) await core.tokens.revokeTree(caller.token);
     return answer;
   } catch (err) {
@@ -124,6 +126,10 @@ function matchesAny(patterns: string[] | undefined, path: string): boolean {
 /** Turns a backend's response into the status and body the HTTP layer writes. */
 function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, response: LogicalResponse | null): Answer {
   if (response?.raw) return { status: response.raw.status, body: response.raw.body };
+  if (response?.rawBytes) {
+    const { status, contentType, body } = response.rawBytes;
+    return { status, body, headers: { 'Content-Type': contentType } };
+  }
 
   const emptyList = operation === 'list' && !hasKeys(response?.data);
   if ((operation === 'read' && !response) || (emptyList && !response?.warnings?.length)) {

@@ -57,7 +57,13 @@ export async function decodeRequest(
   checkContentLength(headers['content-length'], maxRequestSize);
 
   let data: Record<string, unknown>;
-  if (operation === 'update' || operation === 'patch') {
+  let rawBody: Buffer | undefined;
+  if (operation === 'update' && isRawContentType(headers['content-type'])) {
+    // OCSP requests arrive as DER, not JSON; the backend reads the bytes as they are.
+    options.beforeBody?.();
+    rawBody = await readBody(req, maxRequestSize);
+    data = {};
+  } else if (operation === 'update' || operation === 'patch') {
     if (operation === 'patch') checkPatchContentType(headers['content-type']);
     options.beforeBody?.();
     data = parseJsonObject(await readBody(req, maxRequestSize));
@@ -79,9 +85,18 @@ export async function decodeRequest(
     clientToken: tokenFrom(headers),
     remoteAddress: req.socket?.remoteAddress ?? '',
   };
+  if (rawBody) logical.rawBody = rawBody;
   const wrapTtl = headers['x-vault-wrap-ttl'];
   if (typeof wrapTtl === 'string' && wrapTtl !== '') logical.wrapTtl = parseDuration(wrapTtl, 'X-Vault-Wrap-TTL');
   return logical;
+}
+
+/** Content types whose bodies are passed to the backend as bytes instead of parsed as JSON. */
+const RAW_CONTENT_TYPES = new Set(['application/ocsp-request']);
+
+function isRawContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  return RAW_CONTENT_TYPES.has(contentType.split(';')[0].trim().toLowerCase());
 }
 
 /**
