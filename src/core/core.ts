@@ -120,7 +120,10 @@ export class Core implements RequestHandler {
   async unseal(key: string, reset: boolean): Promise<void> {
     const wasSealed = this.sealed;
     await this.seal.submitShare(key, { reset });
-    if (wasSealed && !this.sealed) await this.postUnseal();
+    if (wasSealed && !this.sealed) {
+      await this.postUnseal();
+      this.logger.info('unsealed; serving requests');
+    }
   }
 
   /** Dev mode: initializes with one share, unseals, and creates a root token with a chosen value. */
@@ -144,7 +147,6 @@ export class Core implements RequestHandler {
     await this.mounts.startAll();
     await this.authMounts.startAll();
     this.activeSince = new Date();
-    this.logger.info('unsealed; serving requests');
   }
 
   /** The storage of the cubbyhole mount, where each token's keys live under its id. */

@@ -53,6 +53,9 @@ export async function handleRequest(core: Core, req: LogicalRequest): Promise<An
     const auditedBody = Buffer.isBuffer(answer.body) ? undefined : (answer.body as ResponseEnvelope | undefined);
     await core.audit.logResponse({ req, auth: auditAuth(caller), response: auditedBody, status: answer.status });
     if (caller?.lastUse) await core.tokens.revokeTree(caller.token);
+    if (core.logger.isLevelEnabled('debug')) {
+      core.logger.debug({ request_id: req.id, path: req.path, op: operation, status: answer.status, mount: req.mountPoint }, 'request handled');
+    }
     return answer;
   } catch (err) {
     await auditFailure(core, req, caller, requestAudited, err);
@@ -132,7 +135,8 @@ function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, re
   }
 
   const emptyList = operation === 'list' && !hasKeys(response?.data);
-  if ((operation === 'read' && !response) || (emptyList && !response?.warnings?.length)) {
+  const notFound = response?.status === 404 && !response.data && !response.warnings?.length;
+  if ((operation === 'read' && !response) || (emptyList && !response?.warnings?.length) || notFound) {
     return { status: 404, body: { errors: [] } };
   }
   if (!response || (!response.data && !response.authBlock && !response.warnings?.length && response.status === undefined)) {

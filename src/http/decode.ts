@@ -160,6 +160,9 @@ export function operationFor(method: string, query: Record<string, string>): Ope
       if (TRUE_VALUES.has(list)) return 'list';
       throw new BadRequestError(`invalid list parameter ${JSON.stringify(list.slice(0, 20))}: use true or false`);
     }
+    case 'HEAD':
+      // Load balancers probe sys/health with HEAD; Node sends no body for a HEAD answer.
+      return 'read';
     case 'LIST':
       return 'list';
     case 'PUT':
@@ -266,7 +269,26 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new BadRequestError('invalid request body: expected a JSON object such as {"key": "value"}');
   }
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`invalid request body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   return value as Record<string, unknown>;
+}
+
+/** Deepest nesting of objects and arrays accepted in a request body. */
+export const MAX_JSON_DEPTH = 300;
+
+/** True when objects and arrays nest deeper than `limit`; walks without recursion. */
+function jsonDepthExceeds(root: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    for (const child of Object.values(value as object)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** Returns the client token from `X-Vault-Token`, else from `Authorization: Bearer`. */

@@ -34,11 +34,24 @@ export type ServeRequest = (req: IncomingRequest, res: OutgoingResponse, arrival
 export function createServeRequest(options: ServeOptions): ServeRequest {
   const { handler, logger, maxRequestSize } = options;
 
-  return async function serveRequest(req, res, arrival) {
-    // The rewriter's queue follows wire order, so the method is restored before anything awaits.
-    const method = restoreRequestMethod(req.method ?? '', socketOfHttp1(req));
-    const id = randomUUID();
+  // Pipelined HTTP/1.1 requests on one connection run one after another, in wire order, so a
+  // read sent behind a write sees that write.
+  const connectionTails = new WeakMap<Socket, Promise<void>>();
 
+  return function serveRequest(req, res, arrival) {
+    // The rewriter's queue follows wire order, so the method is restored before anything awaits.
+    const socket = socketOfHttp1(req);
+    const method = restoreRequestMethod(req.method ?? '', socket);
+    if (!socket) return serveOne(req, res, arrival, method);
+
+    const previous = connectionTails.get(socket);
+    const current = previous ? previous.then(() => serveOne(req, res, arrival, method)) : serveOne(req, res, arrival, method);
+    connectionTails.set(socket, current);
+    return current;
+  };
+
+  async function serveOne(req: IncomingRequest, res: OutgoingResponse, arrival: Arrival, method: string): Promise<void> {
+    const id = randomUUID();
     try {
       if (arrival === 'unsupported-expectation') {
         throw new ExpectationFailedError('unsupported Expect header: only 100-continue is supported');
@@ -54,7 +67,7 @@ export function createServeRequest(options: ServeOptions): ServeRequest {
       }
       writeFailure(res, err, id, logger);
     }
-  };
+  }
 }
 
 function writeFailure(res: OutgoingResponse, err: unknown, id: string, logger: Logger): void {

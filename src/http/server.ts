@@ -24,6 +24,11 @@ export interface HttpListener {
  * races the server closing the connection under it.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 5 * 60 * 1000;
+/** Time a TLS client has to send a complete request head, so slow clients cannot hold sockets. */
+const TLS_HEADERS_TIMEOUT_MS = 60 * 1000;
+/** Idle time after which a TLS connection or HTTP/2 session is closed. */
+const TLS_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
+const headerDeadline = Symbol('headerDeadline');
 
 const TLS_VERSIONS = { tls12: 'TLSv1.2', tls13: 'TLSv1.3' } as const;
 
@@ -106,11 +111,35 @@ async function createTlsServer(config: ListenerConfig, connections: ConnectionTr
   // An HTTP/1.1 client over TLS gets the same LIST rewriting as a plain one. This runs before the
   // HTTP/2 server hands the socket to Node's HTTP/1.1 parser.
   server.prependListener('secureConnection', (socket: TLSSocket) => {
-    if (socket.alpnProtocol !== 'h2') installListMethodRewriter(socket);
+    // Node's HTTP/2 server applies no header or idle timeouts to the connections it serves, so
+    // they are set here: a deadline for each HTTP/1.1 request head and an idle limit.
+    socket.setTimeout(TLS_IDLE_TIMEOUT_MS, () => socket.destroy());
+    if (socket.alpnProtocol !== 'h2') {
+      installListMethodRewriter(socket);
+      armHeaderDeadline(socket, TLS_HEADERS_TIMEOUT_MS);
+    }
     connections.add(socket);
   });
-  server.on('session', (session: http2.ServerHttp2Session) => connections.addSession(session));
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    session.setTimeout(TLS_IDLE_TIMEOUT_MS, () => session.close());
+    connections.addSession(session);
+  });
+  server.prependListener('request', (req: IncomingRequest, res: OutgoingResponse) => {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket as TLSSocket & { [headerDeadline]?: NodeJS.Timeout };
+    clearTimeout(socket[headerDeadline]);
+    res.once('finish', () => armHeaderDeadline(socket, KEEP_ALIVE_TIMEOUT_MS));
+  });
   return server;
+}
+
+/** Destroys the socket unless a request head arrives within `ms`. */
+function armHeaderDeadline(socket: TLSSocket & { [headerDeadline]?: NodeJS.Timeout }, ms: number): void {
+  clearTimeout(socket[headerDeadline]);
+  const timer = setTimeout(() => socket.destroy(), ms);
+  timer.unref();
+  socket[headerDeadline] = timer;
+  socket.once('close', () => clearTimeout(timer));
 }
 
 async function readTlsFile(path: string, setting: string): Promise<Buffer> {

@@ -63,9 +63,13 @@ describe('operationFor', () => {
   });
 
   test('rejects other methods', () => {
-    for (const method of ['HEAD', 'OPTIONS', 'LINK', 'TRACE', 'PROPFIND']) {
+    for (const method of ['OPTIONS', 'LINK', 'TRACE', 'PROPFIND']) {
       assert.throws(() => operationFor(method, {}), UnsupportedOperationError);
     }
+  });
+
+  test('maps HEAD to read', () => {
+    assert.equal(operationFor('HEAD', {}), 'read');
   });
 
   test('rejects an invalid list value', () => {
@@ -248,8 +252,8 @@ describe('request decoding over HTTP', () => {
     const options = await call('OPTIONS', '/v1/secret/data/app');
     assert.equal(options.status, 405);
     assert.match(options.body.errors[0], /unsupported method OPTIONS/);
-    const head = await fetch(`${base}/v1/secret/data/app`, { method: 'HEAD' });
-    assert.equal(head.status, 405);
+    const propfind = await call('PROPFIND', '/v1/secret/data/app');
+    assert.equal(propfind.status, 405);
   });
 
   test('answers unsafe paths with 400', async () => {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ListOptions } from '../../storage/physical.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
-import { KeyedLock } from '../common/keyed-lock.js';
+import { KeyedLock } from '../../framework/keyed-lock.js';
 import type { TokenSettings } from '../common/token-fields.js';
 
 /** An AppRole as stored under `role/NAME`. Durations are seconds. */

@@ -4,7 +4,7 @@ import type { Backend, BackendContext, BackendFactory, FieldSpec, HandlerContext
 import { readPage } from '../../engines/kv/listing.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
 import { addressAllowed } from '../common/cidr.js';
-import { KeyedLock } from '../common/keyed-lock.js';
+import { KeyedLock } from '../../framework/keyed-lock.js';
 import {
   applyTokenFields,
   authInfoFromSettings,

@@ -36,7 +36,7 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: Toke
     const id = ctx.req.auth?.tokenId;
     // A batch token is not stored, so it is decoded again from the client token.
     const batch = ctx.req.auth?.tokenType === 'batch';
-    const entry = batch ? await store.lookup(ctx.req.clientToken ?? '') : id ? await store.lookupById(id) : null;
+    const entry = batch ? await store.lookup(ctx.req.clientToken ?? '') : id ? await store.lookupById(id, { allowExhausted: true }) : null;
     if (!entry) throw new PermissionDeniedError();
     return entry;
   };
@@ -182,7 +182,7 @@ async function createToken(ctx: HandlerContext, store: TokenStore, parent: Token
   const privileged = parent.policies.includes('root') || Boolean(ctx.req.auth?.sudo);
   if (parent.type === 'batch') throw new BadRequestError('batch tokens cannot create child tokens');
   const orphan = role ? role.orphan : orphanPath || Boolean(input.no_parent);
-  if (!role && orphan && !privileged) throw new PermissionDeniedError('root or sudo privileges required to create an orphan token');
+  if (!role && orphan && !privileged) throw new BadRequestError('root or sudo privileges required to create an orphan token');
   if (input.id !== undefined && !parent.policies.includes('root')) throw new PermissionDeniedError('root privileges required to specify a token id');
   if (input.entity_alias !== undefined) throw new BadRequestError('entity_alias is not supported');
   if (input.num_uses !== undefined && (input.num_uses as number) < 0) throw new BadRequestError('num_uses cannot be negative');

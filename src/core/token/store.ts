@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
+import { KeyedLock } from '../../framework/keyed-lock.js';
 
 /** A service token as stored. The token itself is never stored: `id` is its salted hash. */
 export interface TokenEntry {
@@ -13,7 +14,7 @@ export interface TokenEntry {
   path: string;
   meta: Record<string, string>;
   displayName: string;
-  /** Remaining uses; 0 means unlimited. */
+  /** Remaining uses; 0 means unlimited, and -1 marks a token whose last use is in flight. */
   numUses: number;
   /** Unix seconds. */
   creationTime: number;
@@ -26,6 +27,8 @@ export interface TokenEntry {
   expireTime: number;
   /** Milliseconds since the epoch of the last renewal or the creation. */
   issueTime: number;
+  /** Milliseconds since the epoch of the creation; max TTLs count from here. */
+  createdAt?: number;
   entityId: string;
   orphan: boolean;
   /** Batch tokens are not stored: they are encrypted, self-contained values. */
@@ -87,6 +90,7 @@ export class TokenStore {
   private salt: Buffer | null = null;
   private batchKey: Buffer | null = null;
   private readonly cache = new Map<string, TokenEntry>();
+  private readonly locks = new KeyedLock();
   /** Called after a token is deleted, to remove what belongs to it (its cubbyhole). */
   onRevoke?: (tokenId: string) => Promise<void>;
 
@@ -142,6 +146,7 @@ export class TokenStore {
       renewable: input.renewable ?? true,
       expireTime: input.ttl > 0 ? now + input.ttl * 1000 : 0,
       issueTime: now,
+      createdAt: now,
       entityId: '',
       orphan: Boolean(input.orphan || !input.parent),
       type: 'service',
@@ -242,7 +247,11 @@ export class TokenStore {
     };
   }
 
-  async lookupById(id: string): Promise<TokenEntry | null> {
+  /**
+   * Looks a token up by its id. A use-limited token whose last use is taken is invalid, except
+   * to the request that took it (`allowExhausted`), which may still act as it until it ends.
+   */
+  async lookupById(id: string, options: { allowExhausted?: boolean } = {}): Promise<TokenEntry | null> {
     let entry = this.cache.get(id) ?? null;
     if (!entry) {
       entry = await getJson<TokenEntry>(this.storage, `id/${id}`);
@@ -254,6 +263,7 @@ export class TokenStore {
       await this.revokeTree(entry);
       return null;
     }
+    if (entry && entry.numUses < 0 && !options.allowExhausted) return null;
     return entry;
   }
 
@@ -264,12 +274,25 @@ export class TokenStore {
   }
 
   /** Counts one use of a use-limited token; returns true when that was its last use. */
+  /**
+   * Takes one use of a use-limited token, under a per-token lock so concurrent requests cannot
+   * share a use. The last use is persisted as exhausted before this returns; the caller revokes
+   * the token once its request ends. Throws 403 when no use is left.
+   */
   async use(entry: TokenEntry): Promise<boolean> {
-    if (entry.numUses === 0) return false;
-    const updated = { ...entry, numUses: entry.numUses - 1 };
-    if (updated.numUses === 0) return true;
-    await this.save(updated);
-    return false;
+    if (entry.numUses === 0 || entry.type === 'batch') return false;
+    return this.locks.run(entry.id, async () => {
+      const current = await getJson<TokenEntry>(this.storage, `id/${entry.id}`);
+      if (!current || current.numUses < 0) throw new PermissionDeniedError('permission denied: invalid token');
+      const remaining = current.numUses - 1;
+      await this.save({ ...current, numUses: remaining === 0 ? -1 : remaining });
+      return remaining === 0;
+    });
+  }
+
+  /** Runs `work` while holding the token's lock, so it does not interleave with a use. */
+  withLock<T>(tokenId: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(tokenId, work);
   }
 
   /**
@@ -282,17 +305,18 @@ export class TokenStore {
     if (!entry.renewable) throw new BadRequestError('invalid lease ID: the token is not renewable');
 
     const now = Date.now();
+    const createdAt = entry.createdAt ?? entry.creationTime * 1000;
     let ttl = entry.period > 0 ? entry.period : (increment ?? entry.creationTtl);
     let capped = false;
     if (entry.period === 0) {
       const maxTtl = entry.explicitMaxTtl > 0 ? Math.min(entry.explicitMaxTtl, systemMaxTtl) : systemMaxTtl;
-      const remaining = Math.floor((entry.creationTime * 1000 + maxTtl * 1000 - now) / 1000);
+      const remaining = Math.floor((createdAt + maxTtl * 1000 - now) / 1000);
       if (ttl > remaining) {
         ttl = Math.max(remaining, 0);
         capped = true;
       }
     } else if (entry.explicitMaxTtl > 0) {
-      const remaining = Math.floor((entry.creationTime * 1000 + entry.explicitMaxTtl * 1000 - now) / 1000);
+      const remaining = Math.floor((createdAt + entry.explicitMaxTtl * 1000 - now) / 1000);
       if (ttl > remaining) {
         ttl = Math.max(remaining, 0);
         capped = true;
@@ -347,7 +371,7 @@ export class TokenStore {
     if (parent.policies.includes('root')) return;
     const missing = requested.filter((p) => p !== 'default' && !parent.policies.includes(p));
     if (missing.length > 0) {
-      throw new PermissionDeniedError(`child policies must be a subset of the parent's; the parent lacks: ${missing.join(', ')}`);
+      throw new BadRequestError(`child policies must be a subset of the parent's; the parent lacks: ${missing.join(', ')}`);
     }
   }
 

@@ -67,21 +67,32 @@ export class ResponseWrapper {
 
   /** Returns the wrapped envelope and revokes the wrapping token, so a second unwrap fails. */
   async unwrap(token: string): Promise<ResponseEnvelope> {
-    const { stored, entry } = await this.load(token);
+    const { stored, entry } = await this.take(token);
     await this.tokens.revokeTree(entry);
     return stored.envelope;
   }
 
   /** Moves a wrapped response to a new wrapping token with the same TTL. */
   async rewrap(token: string): Promise<ResponseEnvelope> {
-    const { stored, entry } = await this.load(token);
+    const { stored, entry } = await this.take(token);
     const rewrapped = await this.wrap(stored.envelope, stored.ttl, stored.creationPath);
     await this.tokens.revokeTree(entry);
     return rewrapped;
   }
 
+  /** Loads and deletes the wrapped response under the token's lock, so only one caller gets it. */
+  private take(token: string): Promise<{ stored: WrappedResponse; entry: TokenEntry }> {
+    const id = token ? this.tokens.hashToken(token) : '';
+    return this.tokens.withLock(id, async () => {
+      const loaded = await this.load(token);
+      await this.cubbyhole().delete(`${loaded.entry.id}/${RESPONSE_KEY}`);
+      return loaded;
+    });
+  }
+
   private async load(token: string): Promise<{ stored: WrappedResponse; entry: TokenEntry }> {
-    const entry = token ? await this.tokens.lookup(token) : null;
+    // A wrapping token presented as the client token has spent its single use on this request.
+    const entry = token && !token.startsWith('hvb.') ? await this.tokens.lookupById(this.tokens.hashToken(token), { allowExhausted: true }) : null;
     const stored = entry && entry.policies.includes('response-wrapping') ? await getJson<WrappedResponse>(this.cubbyhole(), `${entry.id}/${RESPONSE_KEY}`) : null;
     if (!entry || !stored) throw new BadRequestError('wrapping token is not valid or does not exist');
     return { stored, entry };

@@ -43,7 +43,7 @@ describe('token store over HTTP', () => {
     await call('PUT', 'sys/policies/acl/creator', 'root', { policy: 'path "auth/token/create" { capabilities = ["update"] }' });
     const creator = await create('root', { policies: ['reader', 'creator'] });
     const denied = await call('POST', 'auth/token/create', creator.client_token, { policies: ['writer'] });
-    assert.equal(denied.status, 403);
+    assert.equal(denied.status, 400);
     const allowed = await call('POST', 'auth/token/create', creator.client_token, { policies: ['reader'] });
     assert.equal(allowed.status, 200);
     assert.ok(parent.client_token);
