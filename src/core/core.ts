@@ -3,7 +3,8 @@ import type { Physical } from '../storage/physical.js';
 import { randomUUID } from 'node:crypto';
 import { getJson, putJson, StorageView } from '../storage/storage.js';
 import { BackendRouter } from '../framework/backend.js';
-import type { BackendContext, LogicalRequest } from '../framework/types.js';
+import type { Backend, BackendContext, LogicalRequest } from '../framework/types.js';
+import { ExpirationManager } from './expiration/manager.js';
 import { BadRequestError } from '../errors.js';
 import { AesGcmBarrier } from './barrier/aes-gcm.js';
 import { SealManager } from './seal/manager.js';
@@ -57,6 +58,7 @@ export class Core implements RequestHandler {
   readonly policies: PolicyStore;
   readonly audit: AuditBroker;
   readonly wrapper: ResponseWrapper;
+  readonly expiration: ExpirationManager;
 
   private readonly systemRouter: BackendRouter;
   private readonly tokenRouter: BackendRouter;
@@ -80,7 +82,22 @@ export class Core implements RequestHandler {
     this.tokens = new TokenStore(new StorageView(this.barrier, 'sys/token/'));
     this.policies = new PolicyStore(new StorageView(this.barrier, 'sys/policies/'));
     this.wrapper = new ResponseWrapper(this.tokens, () => this.cubbyholeStorage());
-    this.tokens.onRevoke = async (tokenId) => clearPrefix(this.cubbyholeStorage(), `${tokenId}/`);
+    this.expiration = new ExpirationManager({
+      storage: new StorageView(this.barrier, 'sys/expire/'),
+      logger: this.logger.child({ component: 'expiration' }),
+      resolveMount: (mountPoint) => this.liveMount(mountPoint),
+      revokeToken: async (tokenId) => {
+        const entry = await this.tokens.lookupById(tokenId, { allowExhausted: true });
+        if (entry) await this.tokens.revokeTree(entry);
+      },
+      tokenExists: async (tokenId) => (await this.tokens.lookupById(tokenId, { allowExhausted: true })) !== null,
+    });
+    this.tokens.onRevoke = async (tokenId) => {
+      await this.expiration.revokeByToken(tokenId);
+      await clearPrefix(this.cubbyholeStorage(), `${tokenId}/`);
+    };
+    this.tokens.onExpiryChange = (entry) =>
+      this.expiration.registerToken({ tokenId: entry.id, creationPath: entry.path, expireTime: entry.expireTime });
     this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
 
     this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
@@ -146,6 +163,7 @@ export class Core implements RequestHandler {
     await this.audit.load();
     await this.mounts.startAll();
     await this.authMounts.startAll();
+    await this.expiration.start();
     this.activeSince = new Date();
   }
 
@@ -184,6 +202,7 @@ export class Core implements RequestHandler {
 
   /** Seals: stops backends, forgets keys and cached state. */
   async sealServer(): Promise<void> {
+    await this.expiration.stop();
     await this.mounts.stopAll();
     await this.authMounts.stopAll();
     await this.audit.close();
@@ -218,6 +237,7 @@ export class Core implements RequestHandler {
     const entry = this.mountTable.get(path);
     if (!entry) return;
     if (entry.type === 'system' || entry.type === 'cubbyhole') throw new BadRequestError(`cannot unmount "${entry.path}"`);
+    await this.expiration.revokePrefix(entry.path, { force: false });
     await this.mountTable.remove(entry.path);
     await this.mounts.stop(entry, { purge: true });
   }
@@ -272,6 +292,12 @@ export class Core implements RequestHandler {
     const mount = mountEntry ? this.authMounts.get(mountEntry.path) : undefined;
     if (!mount) throw new BadRequestError('the auth method that issued this token is no longer enabled');
     await mount.backend.renewAuth?.({ internalData: entry.authInternal ?? {}, metadata: entry.meta, backend: mount.router.context });
+  }
+
+  /** Finds the running backend of a full mount point such as `database/` or `auth/approle/`. */
+  liveMount(mountPoint: string): { backend: Backend; context: BackendContext } | null {
+    const mount = mountPoint.startsWith('auth/') ? this.authMounts.get(mountPoint.slice(5)) : this.mounts.get(mountPoint);
+    return mount ? { backend: mount.backend, context: mount.router.context } : null;
   }
 
   /** Finds the backend for a request path. */

@@ -45,6 +45,7 @@ export async function handleRequest(core: Core, req: LogicalRequest): Promise<An
     const response = await route.router.handle(routed, operation);
 
     if (response?.auth) Object.assign(response, await loginResponse(core, req, route, response));
+    if (response?.secret) Object.assign(response, await leaseResponse(core, req, route, response, caller));
     let answer = buildAnswer(req, route, operation, response);
     if (req.wrapTtl !== undefined && answer.status === 200 && isEnvelope(answer.body) && !NEVER_WRAPPED.has(req.path)) {
       answer = { status: 200, body: await core.wrapper.wrap(answer.body, req.wrapTtl, req.path) };
@@ -105,6 +106,21 @@ async function loginResponse(core: Core, req: LogicalRequest, route: Route, resp
   return { authBlock: created.authBlock, warnings: [...(response.warnings ?? []), ...created.warnings] };
 }
 
+/** Registers the lease of a secret before the response leaves, and puts its id on the response. */
+async function leaseResponse(core: Core, req: LogicalRequest, route: Route, response: LogicalResponse, caller: Caller | undefined): Promise<Partial<LogicalResponse>> {
+  const grant = await core.expiration.register({
+    requestPath: req.path,
+    mountPoint: route.mountPoint,
+    secret: response.secret!,
+    tokenId: caller?.token.type === 'service' ? caller.token.id : '',
+    system: route.router.context.system,
+  });
+  return {
+    lease: { id: grant.leaseId, duration: grant.ttl, renewable: grant.renewable },
+    warnings: [...(response.warnings ?? []), ...grant.warnings],
+  };
+}
+
 /** Checks the ACL for the operation, and sudo on root-protected paths. */
 async function authorize(core: Core, req: LogicalRequest, route: Route | null, operation: Operation, caller: Caller): Promise<void> {
   // NOTE: identity entities do not exist yet, so templated policy paths match nothing.
@@ -139,15 +155,15 @@ function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, re
   if ((operation === 'read' && !response) || (emptyList && !response?.warnings?.length) || notFound) {
     return { status: 404, body: { errors: [] } };
   }
-  if (!response || (!response.data && !response.authBlock && !response.warnings?.length && response.status === undefined)) {
+  if (!response || (!response.data && !response.authBlock && !response.lease && !response.warnings?.length && response.status === undefined)) {
     return { status: 204, body: null };
   }
 
   const envelope: ResponseEnvelope = {
     request_id: req.id,
-    lease_id: '',
-    renewable: false,
-    lease_duration: 0,
+    lease_id: response.lease?.id ?? '',
+    renewable: response.lease?.renewable ?? false,
+    lease_duration: response.lease?.duration ?? 0,
     data: response.data ?? null,
     wrap_info: null,
     warnings: response.warnings?.length ? response.warnings : null,

@@ -94,8 +94,14 @@ export function parseExpiryName(name: string): { time: number; leaseId: string }
   if (separator !== TIME_DIGITS) return null;
   const time = Number(name.slice(0, separator));
   if (!Number.isSafeInteger(time)) return null;
+  const leaseId = decodeName(name.slice(separator + 1));
+  return leaseId === null ? null : { time, leaseId };
+}
+
+/** Decodes an index name back to the lease ID or mount it encodes; null when it is malformed. */
+export function decodeName(name: string): string | null {
   try {
-    return { time, leaseId: decodeURIComponent(name.slice(separator + 1)) };
+    return decodeURIComponent(name);
   } catch {
     return null;
   }

@@ -5,6 +5,7 @@ import type { Core } from '../core.js';
 import { mountPaths } from './mount-paths.js';
 import { sealPaths } from './seal-paths.js';
 import { wrappingPaths } from '../wrapping/paths.js';
+import { LEASE_ROOT_PATHS, leasePaths } from '../expiration/paths.js';
 
 /** Sys paths that answer without a token. */
 const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader', 'wrapping/lookup'];
@@ -16,7 +17,7 @@ const ROOT_PATHS = ['auth/*', 'audit', 'audit/*', 'rotate', 'seal', 'remount', '
 export function systemBackend(core: Core): Backend {
   return {
     unauthenticatedPaths: UNAUTHENTICATED_PATHS,
-    rootPaths: ROOT_PATHS,
+    rootPaths: [...ROOT_PATHS, ...LEASE_ROOT_PATHS],
     paths: [
       ...sealPaths(core),
       ...mountPaths(core),
@@ -27,6 +28,7 @@ export function systemBackend(core: Core): Backend {
       }),
       ...auditPaths(core.audit),
       ...wrappingPaths(core.wrapper),
+      ...leasePaths(core.expiration),
     ],
   };
 }

@@ -91,8 +91,10 @@ export class TokenStore {
   private batchKey: Buffer | null = null;
   private readonly cache = new Map<string, TokenEntry>();
   private readonly locks = new KeyedLock();
-  /** Called after a token is deleted, to remove what belongs to it (its cubbyhole). */
+  /** Called after a token is deleted, to remove what belongs to it (its leases and cubbyhole). */
   onRevoke?: (tokenId: string) => Promise<void>;
+  /** Called after a service token is created or renewed, so its expiry is tracked. */
+  onExpiryChange?: (entry: TokenEntry) => Promise<void>;
 
   constructor(private readonly storage: Storage) {}
 
@@ -164,6 +166,7 @@ export class TokenStore {
     if (entry.mountAccessor) ops.push({ op: 'put', key: `mount/${entry.mountAccessor}/${entry.id}`, value: Buffer.alloc(0) });
     await this.storage.transaction(ops);
     this.remember(entry);
+    if (entry.expireTime !== 0) await this.onExpiryChange?.(entry);
     return { token, entry };
   }
 
@@ -324,6 +327,7 @@ export class TokenStore {
     }
     const updated = { ...entry, expireTime: now + ttl * 1000, issueTime: now };
     await this.save(updated);
+    await this.onExpiryChange?.(updated);
     return { entry: updated, ttl, capped };
   }
 
