@@ -7,9 +7,11 @@ import { kvBackend } from '../engines/kv/index.js';
 import { pkiBackend } from '../engines/pki/index.js';
 import { transitBackend } from '../engines/transit/index.js';
 import { cubbyholeBackend } from '../engines/cubbyhole/index.js';
+import { databaseBackend } from '../engines/database/index.js';
 import { approleBackend } from '../auth/approle/index.js';
 import { userpassBackend } from '../auth/userpass/index.js';
 import type { MountEntry, MountTable } from './router/table.js';
+import { generatePasswordFromPolicy, PASSWORD_POLICY_STORAGE_PREFIX } from './password-policy/paths.js';
 
 /** Secrets engine types that can be mounted, by Vault's type names. */
 const ENGINE_FACTORIES: Record<string, BackendFactory> = {
@@ -17,6 +19,7 @@ const ENGINE_FACTORIES: Record<string, BackendFactory> = {
   pki: pkiBackend,
   transit: transitBackend,
   cubbyhole: cubbyholeBackend,
+  database: databaseBackend,
 };
 
 /** Auth method types that can be enabled under `auth/`, by Vault's type names. */
@@ -61,8 +64,9 @@ export interface TtlDefaults {
 }
 
 /** Builds the TTL view of one mount: its own tuning where set, capped by the server's maximum. */
-export function systemViewFor(entry: MountEntry, defaults: TtlDefaults): SystemView {
+export function systemViewFor(entry: MountEntry, defaults: TtlDefaults, barrier?: Storage): SystemView {
   return {
+    generatePasswordFromPolicy: barrier ? (name) => generatePasswordFromPolicy(new StorageView(barrier, PASSWORD_POLICY_STORAGE_PREFIX), name) : undefined,
     maxLeaseTtl: () => (entry.config.maxLeaseTtl > 0 ? Math.min(entry.config.maxLeaseTtl, defaults.maxLeaseTtl) : defaults.maxLeaseTtl),
     defaultLeaseTtl: () => {
       const max = entry.config.maxLeaseTtl > 0 ? Math.min(entry.config.maxLeaseTtl, defaults.maxLeaseTtl) : defaults.maxLeaseTtl;
@@ -112,7 +116,7 @@ export class MountManager {
     const context: BackendContext = {
       storage: new StorageView(this.barrier, storagePrefix),
       logger: this.logger.child({ mount: entry.path }),
-      system: systemViewFor(entry, this.defaults),
+      system: systemViewFor(entry, this.defaults, this.barrier),
       mountPoint: entry.path,
       mountType: entry.type,
       options: entry.options,
@@ -137,7 +141,7 @@ export class MountManager {
     const mount = this.live.get(entry.path);
     if (!mount) return;
     mount.entry = entry;
-    mount.router.context.system = systemViewFor(entry, this.defaults);
+    mount.router.context.system = systemViewFor(entry, this.defaults, this.barrier);
     mount.router.context.options = entry.options;
   }
 

@@ -3,7 +3,7 @@ import type { HandlerContext, LogicalResponse, PathSpec } from '../../framework/
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
 import { generatePassword, parsePasswordPolicy, type PasswordPolicy } from './policy.js';
 
-/** Where core keeps password policies inside the barrier; pass a view of it to the functions below. */
+/** Barrier prefix of the stored password policies; pass a view of it to the functions below. */
 export const PASSWORD_POLICY_STORAGE_PREFIX = 'sys/password-policy/';
 
 /** One stored password policy: the text as written, so a read returns it unchanged. */

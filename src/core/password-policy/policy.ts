@@ -19,7 +19,7 @@ export interface PasswordPolicy {
 /** Shortest password a policy may ask for, as Vault requires. */
 export const MIN_PASSWORD_LENGTH = 4;
 
-/** Longest password a policy may ask for; a guard against policies that cost memory or time. */
+/** Maximum password length a policy may request; a guard against policies that cost memory or time. */
 export const MAX_PASSWORD_LENGTH = 1024;
 
 /** Most distinct characters the union of a policy's charsets may have, as in Vault. */
@@ -47,7 +47,7 @@ export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
 /**
  * Parses a password policy written in HCL (`length = 20` and `rule "charset" { charset = "...",
  * min-chars = N }` blocks), in JSON of the same shape, or either of them base64-encoded. Throws a
- * `BadRequestError` that says what to fix.
+ * `BadRequestError` that names what to fix.
  */
 export async function parsePasswordPolicy(text: string): Promise<PasswordPolicy> {
   if (text.length > MAX_POLICY_TEXT_LENGTH) {

@@ -6,9 +6,12 @@ import { mountPaths } from './mount-paths.js';
 import { sealPaths } from './seal-paths.js';
 import { wrappingPaths } from '../wrapping/paths.js';
 import { LEASE_ROOT_PATHS, leasePaths } from '../expiration/paths.js';
+import { PASSWORD_POLICY_STORAGE_PREFIX, passwordPolicyPaths } from '../password-policy/paths.js';
+import { StorageView } from '../../storage/storage.js';
 
 /** Sys paths that answer without a token. */
-const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader', 'wrapping/lookup'];
+// Unwrapping needs only the wrapping token, given in the body or as the client token.
+const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader', 'wrapping/lookup', 'wrapping/unwrap'];
 
 /** Sys paths that need `sudo` as well as the capability for the operation. */
 const ROOT_PATHS = ['auth/*', 'audit', 'audit/*', 'rotate', 'seal', 'remount', 'raw', 'raw/*', 'leases/revoke-prefix/*', 'leases/revoke-force/*', 'config/*'];
@@ -29,6 +32,7 @@ export function systemBackend(core: Core): Backend {
       ...auditPaths(core.audit),
       ...wrappingPaths(core.wrapper),
       ...leasePaths(core.expiration),
+      ...passwordPolicyPaths(new StorageView(core.barrier, PASSWORD_POLICY_STORAGE_PREFIX)),
     ],
   };
 }
