@@ -125,9 +125,9 @@ export class CofferClient {
   }
 
   /** Reads a path; returns null when nothing is there (404), as Vault's client does. */
-  async read(path: string, query?: Record<string, string>): Promise<SecretBody | null> {
+  async read(path: string, query?: Record<string, string>, options: Omit<RequestOptions, 'query'> = {}): Promise<SecretBody | null> {
     try {
-      return await this.request('GET', path, { query });
+      return await this.request('GET', path, { ...options, query });
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;

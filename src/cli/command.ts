@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CofferClient, type SecretBody } from './client.js';
+import { CofferClient, type SecretBody, type WrapInfo } from './client.js';
 import { CliError, EXIT_OK, UsageError, describeRequestFailure } from './errors.js';
 import { type FlagSpec, ParsedFlags, parseKeyValueArgs } from './flags.js';
 import {
@@ -88,6 +88,34 @@ export const HELP_FLAGS: FlagSpec[] = [
   { name: 'help', kind: 'bool', help: 'Print this help.' },
 ];
 
+/** Options of `CommandContext.call`. */
+export interface CallOptions {
+  /** Return a wrapped response to the command instead of printing its wrap info and stopping. */
+  allowWrapped?: boolean;
+}
+
+/**
+ * Ends a command whose API call returned a wrapped response (sent with -wrap-ttl). The response
+ * contains only the wrapping token, so `main` prints its wrap info in place of the command's usual
+ * output. This makes -wrap-ttl work the same way on every command.
+ */
+export class WrappedResponse extends Error {
+  readonly body: SecretBody;
+
+  constructor(body: SecretBody) {
+    super('the response was wrapped');
+    this.name = 'WrappedResponse';
+    this.body = body;
+  }
+}
+
+/** Returns true when `value` is a response body that carries a wrapping token. */
+export function isWrappedBody(value: unknown): value is SecretBody & { wrap_info: WrapInfo } {
+  if (value === null || typeof value !== 'object') return false;
+  const wrapInfo = (value as SecretBody).wrap_info;
+  return wrapInfo !== null && typeof wrapInfo === 'object' && typeof wrapInfo.token === 'string';
+}
+
 /** The state of one command run: parsed flags, I/O, and the API client built on first use. */
 export class CommandContext {
   readonly io: CliIO;
@@ -120,16 +148,20 @@ export class CommandContext {
   /**
    * Runs an API call and turns its failure into a CliError such as
    * `Error reading secret/foo: permission denied (403)`; `action` is the `reading secret/foo` part.
+   * A wrapped result ends the command with a WrappedResponse unless `options.allowWrapped` is set.
    */
-  async call<T>(action: string, operation: (client: CofferClient) => Promise<T>): Promise<T> {
+  async call<T>(action: string, operation: (client: CofferClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
     const client = await this.client();
+    let result: T;
     try {
-      return await operation(client);
+      result = await operation(client);
     } catch (err) {
       if (err instanceof CliError) throw err;
       const hasToken = client.config.token !== undefined && client.config.token !== '';
       throw new CliError(`Error ${action}: ${describeRequestFailure(err, hasToken)}`);
     }
+    if (!options.allowWrapped && isWrappedBody(result)) throw new WrappedResponse(result);
+    return result;
   }
 
   /**

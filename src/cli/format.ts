@@ -103,7 +103,8 @@ export function authRows(auth: AuthInfo): Array<[string, string]> {
   const duration = auth.lease_duration ?? 0;
   const rows: Array<[string, string]> = [
     ['token', auth.client_token],
-    ['token_accessor', auth.accessor ?? ''],
+    // Batch tokens have no accessor; Vault's CLI shows n/a for them.
+    ['token_accessor', auth.accessor || 'n/a'],
     // A duration of zero means the token never expires (the root token, for one).
     ['token_duration', duration > 0 ? formatHumanDuration(duration) : '∞'],
     ['token_renewable', String(auth.renewable ?? false)],
@@ -129,6 +130,19 @@ export function wrapRows(wrap: WrapInfo): Array<[string, string]> {
   return rows;
 }
 
+/** Returns true for data keys that hold a number of seconds: `ttl`, `period` and `*_ttl`, `*_period`. */
+function isDurationKey(key: string): boolean {
+  return key === 'ttl' || key === 'period' || key.endsWith('_ttl') || key.endsWith('_period');
+}
+
+/** Returns data rows with TTL and period values in seconds shown as durations (`768h`), as Vault's CLI shows them. */
+export function responseDataRows(data: Record<string, unknown> | null | undefined): Array<[string, unknown]> {
+  return dataRows(data).map(([key, value]) => {
+    const seconds = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    return isDurationKey(key) && typeof seconds === 'number' ? [key, formatHumanDuration(seconds)] : [key, value];
+  });
+}
+
 /** Returns the data of a body as sorted key/value rows. */
 export function dataRows(data: Record<string, unknown> | null | undefined): Array<[string, unknown]> {
   return Object.entries(data ?? {}).sort(([a], [b]) => compareText(a, b));
@@ -142,7 +156,7 @@ export function dataRows(data: Record<string, unknown> | null | undefined): Arra
 export function formatSecretTable(body: SecretBody): string {
   if (body.wrap_info) return formatKeyValueTable(wrapRows(body.wrap_info));
   if (body.auth) return formatKeyValueTable(authRows(body.auth));
-  const rows = [...leaseRows(body), ...dataRows(body.data)];
+  const rows = [...leaseRows(body), ...responseDataRows(body.data)];
   return rows.length === 0 ? '' : formatKeyValueTable(rows);
 }
 

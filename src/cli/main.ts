@@ -7,17 +7,22 @@ import {
   HELP_FLAGS,
   HTTP_FLAGS,
   OUTPUT_FLAGS,
+  WrappedResponse,
 } from './command.js';
+import type { SecretBody } from './client.js';
 import { auditCommands } from './commands/audit.js';
+import { authCommands } from './commands/auth.js';
 import { genericCommands } from './commands/generic.js';
 import { kvCommands } from './commands/kv.js';
 import { kvMetadataCommands } from './commands/kv-metadata.js';
+import { leaseCommands } from './commands/lease.js';
 import { loginCommands } from './commands/login.js';
 import { operatorCommands } from './commands/operator.js';
 import { policyCommands } from './commands/policy.js';
 import { secretsCommands } from './commands/secrets.js';
 import { serverCommands } from './commands/server.js';
 import { tokenCommands } from './commands/token.js';
+import { unwrapCommands } from './commands/unwrap.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_UNKNOWN_COMMAND, UsageError } from './errors.js';
 import { formatFlagHelp, parseArgs, wrapText } from './flags.js';
 
@@ -33,6 +38,9 @@ export const COMMANDS: Command[] = [
   ...serverCommands,
   ...tokenCommands,
   ...auditCommands,
+  ...authCommands,
+  ...leaseCommands,
+  ...unwrapCommands,
 ];
 
 /** Summaries of the command groups, for help pages that list their subcommands. */
@@ -44,6 +52,8 @@ const GROUPS: Record<string, string> = {
   secrets: 'Interact with secrets engines',
   token: 'Interact with tokens',
   audit: 'Interact with audit devices',
+  auth: 'Interact with auth methods',
+  lease: 'Interact with leases',
 };
 
 const HELP_WORDS = new Set(['-h', '-help', '--help']);
@@ -93,14 +103,17 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
 }
 
 async function runCommand(io: CliIO, command: Command, argv: string[]): Promise<number> {
+  let ctx: CommandContext | undefined;
   try {
     const { flags, args } = parseArgs(argv, flagSpecsOf(command));
     if (flags.bool('h') || flags.bool('help')) {
       io.stdout.write(`${formatCommandHelp(command)}\n`);
       return EXIT_OK;
     }
-    return await command.run(new CommandContext(io, flags), args);
+    ctx = new CommandContext(io, flags);
+    return await command.run(ctx, args);
   } catch (err) {
+    if (err instanceof WrappedResponse && ctx !== undefined) return printWrapped(ctx, err.body);
     if (err instanceof UsageError) {
       io.stderr.write(`${err.message}\n\nUsage: ${command.usage}\nRun "coffer ${command.path.join(' ')} -h" for the flags.\n`);
       return err.exitCode;
@@ -111,6 +124,17 @@ async function runCommand(io: CliIO, command: Command, argv: string[]): Promise<
     }
     io.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
+  }
+}
+
+/** Prints a wrapped response. A `-field` the response lacks is reported like any other error. */
+function printWrapped(ctx: CommandContext, body: SecretBody): number {
+  try {
+    return ctx.printSecret(body);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    ctx.warn(err.message);
+    return err.exitCode;
   }
 }
 

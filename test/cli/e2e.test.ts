@@ -379,7 +379,7 @@ describe('coffer against a dev server', { skip: serverMissing }, () => {
   });
 
   describe('response wrapping', () => {
-    it('-wrap-ttl prints the wrapping token', { todo: 'the server does not support response wrapping yet' }, async () => {
+    it('-wrap-ttl prints the wrapping token', async () => {
       await ok(['kv', 'put', 'secret/wrapped', 'a=1']);
       const wrapped = await ok(['kv', 'get', '-wrap-ttl=5m', 'secret/wrapped']);
       assert.match(wrapped.stdout, /wrapping_token:\s+\S+/);

@@ -94,6 +94,27 @@ describe('formatSecretTable', () => {
   it('returns empty text for an empty body', () => {
     assert.equal(formatSecretTable({ data: {} }), '');
   });
+
+  it('shows TTL and period seconds as durations', () => {
+    const text = formatSecretTable({ data: { ttl: 3600, creation_ttl: '90', period: 0, token_period: 60, name: 'x', num_uses: 5 } });
+    assert.match(text, /^ttl\s+1h$/m);
+    assert.match(text, /^creation_ttl\s+1m30s$/m);
+    assert.match(text, /^period\s+0s$/m);
+    assert.match(text, /^token_period\s+1m$/m);
+    assert.match(text, /^num_uses\s+5$/m);
+  });
+
+  it('keeps non-numeric TTL values', () => {
+    const text = formatSecretTable({ data: { ttl: '1h', max_ttl: null } });
+    assert.match(text, /^ttl\s+1h$/m);
+    assert.match(text, /^max_ttl\s+<nil>$/m);
+  });
+
+  it('shows n/a for a batch token accessor', () => {
+    const text = formatSecretTable({ auth: { client_token: 'hvb.x', accessor: '', lease_duration: 60, renewable: false } });
+    assert.match(text, /^token_accessor\s+n\/a$/m);
+    assert.match(text, /^token_duration\s+1m$/m);
+  });
 });
 
 describe('selectField', () => {

@@ -145,10 +145,16 @@ describe('resolveToken', () => {
 });
 
 describe('login without a server', () => {
-  it('rejects methods other than token', async () => {
-    const result = await runCli(['login', '-method=userpass', 'username=bob']);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /"userpass" auth method is not available yet/);
+  it('rejects an unknown method', async () => {
+    const result = await runCli(['login', '-method=ldap', 'username=bob']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown -method "ldap": use token, userpass or approle/);
+  });
+
+  it('rejects an empty password from stdin', async () => {
+    const result = await runCli(['login', '-method=userpass', 'username=bob'], { stdin: '\n' });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Missing password/);
   });
 });
 

@@ -208,7 +208,8 @@ const patch: Command = {
           if (!(err instanceof ApiError && err.status === 405)) throw err;
         }
       }
-      const current = await client.read(apiPath);
+      // Only the final write takes -wrap-ttl; a wrapped read would hide the data to merge.
+      const current = await client.read(apiPath, undefined, { wrap: false });
       const currentData = current?.data?.data as Record<string, unknown> | undefined;
       if (!currentData) throw new CliError(`No value found at ${apiPath}`, EXIT_USAGE);
       const version = Number((current?.data?.metadata as Record<string, unknown> | undefined)?.version ?? 0);

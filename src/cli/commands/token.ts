@@ -21,11 +21,30 @@ const create: Command = {
     { name: 'use-limit', kind: 'int', help: 'Number of requests the token may make before it is revoked; 0 means no limit.' },
     { name: 'renewable', kind: 'bool', help: 'Allow the token to be renewed up to its maximum TTL.', defaultText: 'true' },
     { name: 'id', kind: 'string', help: 'Value to use as the token, instead of a generated one (root tokens only).' },
+    {
+      name: 'role',
+      kind: 'string',
+      help: 'Token role to create the token against (auth/token/create/ROLE); the role limits its policies and sets its defaults.',
+    },
+    {
+      name: 'type',
+      kind: 'string',
+      help: 'Token type: "service" (stored, renewable, can have children) or "batch" (self-contained, not renewable). Unset uses the role\'s or the server\'s default.',
+    },
   ],
   async run(ctx, args) {
     expectArgs(args, 0, 0);
     const useLimit = ctx.flags.int('use-limit');
     if (useLimit !== undefined && useLimit < 0) throw new UsageError('invalid -use-limit: expected 0 or more');
+
+    const tokenType = ctx.flags.string('type');
+    if (tokenType !== undefined && tokenType !== 'service' && tokenType !== 'batch') {
+      throw new UsageError(`invalid -type ${JSON.stringify(tokenType)}: use "service" or "batch"`);
+    }
+    const role = ctx.flags.string('role');
+    if (role !== undefined && !/^[\w.-]+$/.test(role)) {
+      throw new UsageError(`invalid -role ${JSON.stringify(role)}: a role name has letters, digits, "_", "-" and "." only`);
+    }
 
     const request: Record<string, unknown> = {
       no_parent: ctx.flags.bool('orphan'),
@@ -46,8 +65,10 @@ const create: Command = {
     }
     if (ctx.flags.has('metadata')) request.meta = ctx.flags.map('metadata');
     if (useLimit !== undefined) request.num_uses = useLimit;
+    if (tokenType !== undefined) request.type = tokenType;
 
-    const body = await ctx.call('creating token', (client) => client.request('POST', 'auth/token/create', { body: request }));
+    const endpoint = role === undefined ? 'auth/token/create' : `auth/token/create/${role}`;
+    const body = await ctx.call('creating token', (client) => client.request('POST', endpoint, { body: request }));
     if (body === null) throw new CliError('Error creating token: the server returned an empty response');
     return ctx.printSecret(body);
   },
