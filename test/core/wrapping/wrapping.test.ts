@@ -43,7 +43,15 @@ describe('response wrapping over HTTP', () => {
     assert.equal(unwrapped.status, 200);
     assert.deepEqual(unwrapped.body.data.data, { pw: 'inside' });
     const again = await api(server.url, 'POST', 'sys/wrapping/unwrap', { token: wrapped });
-    assert.equal(again.status, 403);
+    assert.equal(again.status, 400);
+    assert.match(again.body.errors[0], /wrapping token is not valid/);
+  });
+
+  it('unwraps without any client token', async () => {
+    const wrapped = (await wrappedRead('60s')).body.wrap_info.token;
+    const unwrapped = await api(server.url, 'POST', 'sys/wrapping/unwrap', { body: { token: wrapped } });
+    assert.equal(unwrapped.status, 200);
+    assert.deepEqual(unwrapped.body.data.data, { pw: 'inside' });
   });
 
   it('wraps arbitrary data and rewraps it', async () => {
