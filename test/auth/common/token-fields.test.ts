@@ -8,7 +8,7 @@ import {
   tokenFieldSpecs,
   tokenSettingsData,
 } from '../../../src/auth/common/token-fields.js';
-import { KeyedLock } from '../../../src/auth/common/keyed-lock.js';
+import { KeyedLock } from '../../../src/framework/keyed-lock.js';
 import { validateFields } from '../../../src/framework/fields.js';
 import { BadRequestError } from '../../../src/errors.js';
 
