@@ -135,11 +135,29 @@ async function authorize(core: Core, req: LogicalRequest, route: Route | null, o
   }
 }
 
-/** Matches a mount-relative path against patterns that are exact or end in a `*` prefix glob. */
-function matchesAny(patterns: string[] | undefined, path: string): boolean {
+/**
+ * Matches a mount-relative path against patterns that are exact, end in a `*` prefix glob, or
+ * hold `+` segments that match any one segment (`issuer/+/pem`).
+ */
+export function matchesAny(patterns: string[] | undefined, path: string): boolean {
   if (!patterns) return false;
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
-  return patterns.some((pattern) => (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === trimmed));
+  return patterns.some((pattern) => {
+    if (pattern.includes('+')) return matchesSegments(pattern, trimmed);
+    return pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === trimmed;
+  });
+}
+
+function matchesSegments(pattern: string, path: string): boolean {
+  const prefixGlob = pattern.endsWith('*');
+  const wanted = (prefixGlob ? pattern.slice(0, -1) : pattern).split('/');
+  const actual = path.split('/');
+  if (prefixGlob ? actual.length < wanted.length : actual.length !== wanted.length) return false;
+  return wanted.every((segment, i) => {
+    if (segment === '+') return actual[i] !== '';
+    if (prefixGlob && i === wanted.length - 1) return actual[i].startsWith(segment);
+    return segment === actual[i];
+  });
 }
 
 /** Turns a backend's response into the status and body the HTTP layer writes. */
