@@ -259,7 +259,7 @@ export class Core implements RequestHandler {
       path,
       type: resolveAuthType(input.type),
       description: input.description ?? '',
-      config: { defaultLeaseTtl: input.config?.defaultLeaseTtl ?? 0, maxLeaseTtl: input.config?.maxLeaseTtl ?? 0 },
+      config: { defaultLeaseTtl: input.config?.defaultLeaseTtl ?? 0, maxLeaseTtl: input.config?.maxLeaseTtl ?? 0, tokenType: input.config?.tokenType },
       options: input.options ?? {},
       local: input.local ?? false,
       sealWrap: false,

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { PermissionDeniedError } from '../errors.js';
+import { BadRequestError, PermissionDeniedError } from '../errors.js';
 import type { AuthInfo, LogicalRequest } from '../framework/types.js';
 import type { Core, Route } from './core.js';
 import { authBlock } from './token/paths.js';
@@ -45,8 +45,24 @@ export async function createLoginToken(core: Core, req: LogicalRequest, route: R
     boundCidrs: auth.boundCidrs,
     authInternal: auth.internalData,
   };
-  const { token, entry } = auth.tokenType === 'batch' ? core.tokens.createBatch(input) : await core.tokens.create(input);
+  const batch = loginTokenType(route.entry.config.tokenType, auth.tokenType) === 'batch';
+  const { token, entry } = batch ? core.tokens.createBatch(input) : await core.tokens.create(input);
   return { authBlock: authBlock(token, entry, ttl), warnings };
+}
+
+/**
+ * Decides the login token's type from the mount's `token_type` and the role's: `service` and
+ * `batch` on the mount are fixed, the `default-` forms give way to the role's own choice.
+ */
+function loginTokenType(mountType: string | undefined, roleType: AuthInfo['tokenType']): 'service' | 'batch' {
+  if (mountType === 'service' || mountType === 'batch') {
+    if (roleType && roleType !== 'default' && roleType !== mountType) {
+      throw new BadRequestError(`the auth mount only issues ${mountType} tokens, but the role asks for ${roleType}`);
+    }
+    return mountType;
+  }
+  if (roleType === 'service' || roleType === 'batch') return roleType;
+  return mountType === 'default-batch' ? 'batch' : 'service';
 }
 
 /** Rejects a token used from outside its bound CIDR blocks. */

@@ -6,6 +6,8 @@ import { getJson, putJson, type Storage } from '../../storage/storage.js';
 export interface MountConfig {
   defaultLeaseTtl: number;
   maxLeaseTtl: number;
+  /** Auth mounts only: `service`, `batch`, `default-service` or `default-batch`. */
+  tokenType?: string;
 }
 
 /** One entry of the mount table (secrets engines) or the auth table (auth methods). */

@@ -27,7 +27,19 @@ const tuneFields: Record<string, FieldSpec> = {
   audit_non_hmac_response_keys: { type: 'comma-string-list', description: 'Not supported yet.' },
   listing_visibility: { type: 'string', description: 'Not supported yet.' },
   force_no_cache: { type: 'bool', description: 'Accepted for compatibility.' },
+  token_type: { type: 'string', description: 'Auth mounts: service, batch, default-service or default-batch.' },
 };
+
+const TOKEN_TYPES = new Set(['service', 'batch', 'default-service', 'default-batch']);
+
+/** Validates an auth mount's token type setting. */
+function tokenTypeSetting(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !TOKEN_TYPES.has(value)) {
+    throw new BadRequestError('invalid token_type: use service, batch, default-service or default-batch');
+  }
+  return value;
+}
 
 /** Builds the sys paths that enable, list, tune and move secrets engines, and the UI mount lookups. */
 export function mountPaths(core: Core): PathSpec[] {
@@ -179,6 +191,7 @@ function describeMount(entry: MountEntry): Record<string, unknown> {
       default_lease_ttl: entry.config.defaultLeaseTtl,
       force_no_cache: false,
       max_lease_ttl: entry.config.maxLeaseTtl,
+      ...(entry.config.tokenType ? { token_type: entry.config.tokenType } : {}),
     },
     description: entry.description,
     external_entropy_access: false,
@@ -207,6 +220,7 @@ function tuneInfo(entry: MountEntry, core: Core): Record<string, unknown> {
     max_lease_ttl: entry.config.maxLeaseTtl || core.ttl.maxLeaseTtl,
     force_no_cache: false,
     options: Object.keys(entry.options).length > 0 ? entry.options : null,
+    ...(entry.config.tokenType ? { token_type: entry.config.tokenType } : {}),
   };
 }
 
@@ -214,13 +228,14 @@ function tuneInfo(entry: MountEntry, core: Core): Record<string, unknown> {
 function mountConfigInput(config: unknown): Partial<MountEntry['config']> {
   if (config === undefined) return {};
   if (!isPlainObject(config)) throw new BadRequestError('invalid "config": expected an object');
-  const known = new Set(['default_lease_ttl', 'max_lease_ttl', 'force_no_cache', 'description', 'listing_visibility', 'audit_non_hmac_request_keys', 'audit_non_hmac_response_keys', 'passthrough_request_headers', 'allowed_response_headers']);
+  const known = new Set(['default_lease_ttl', 'max_lease_ttl', 'token_type', 'force_no_cache', 'description', 'listing_visibility', 'audit_non_hmac_request_keys', 'audit_non_hmac_response_keys', 'passthrough_request_headers', 'allowed_response_headers']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new BadRequestError(`unknown field "config.${key}"`);
   }
   return {
     defaultLeaseTtl: ttlSetting(config.default_lease_ttl, 'config.default_lease_ttl'),
     maxLeaseTtl: ttlSetting(config.max_lease_ttl, 'config.max_lease_ttl'),
+    tokenType: tokenTypeSetting(config.token_type),
   };
 }
 
@@ -236,6 +251,10 @@ async function tune(core: Core, table: MountTable, ctx: HandlerContext): Promise
   const config = { ...entry.config };
   if (f.default_lease_ttl !== undefined) config.defaultLeaseTtl = ttlSetting(f.default_lease_ttl, 'default_lease_ttl');
   if (f.max_lease_ttl !== undefined) config.maxLeaseTtl = ttlSetting(f.max_lease_ttl, 'max_lease_ttl');
+  if (f.token_type !== undefined) {
+    if (table !== core.authTable) throw new BadRequestError('token_type applies only to auth mounts');
+    config.tokenType = tokenTypeSetting(f.token_type);
+  }
   const effectiveMax = config.maxLeaseTtl || core.ttl.maxLeaseTtl;
   if (config.maxLeaseTtl > core.ttl.maxLeaseTtl) throw new BadRequestError(`max_lease_ttl cannot exceed the server's max_lease_ttl of ${core.ttl.maxLeaseTtl} seconds`);
   if (config.defaultLeaseTtl > 0 && config.defaultLeaseTtl > effectiveMax) throw new BadRequestError('default_lease_ttl cannot be larger than max_lease_ttl');
