@@ -1,6 +1,7 @@
 import { BadRequestError } from '../../errors.js';
 import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import type { ExpirationManager } from './manager.js';
+import { readPage } from '../../framework/paging.js';
 
 /** Lease paths (relative to `sys/`) that need the `sudo` capability, as in Vault. */
 export const LEASE_ROOT_PATHS = ['leases/lookup/*', 'leases/revoke-prefix/*', 'leases/revoke-force/*', 'revoke-prefix/*', 'revoke-force/*'];
@@ -90,7 +91,7 @@ async function lookupLease(manager: ExpirationManager, ctx: HandlerContext): Pro
 }
 
 async function listLeases(manager: ExpirationManager, prefix: string, ctx: HandlerContext): Promise<LogicalResponse> {
-  const keys = await manager.list(prefix, pageOptions(ctx.req.query));
+  const keys = await manager.list(prefix, readPage(ctx.req));
   return { data: { keys } };
 }
 
@@ -148,15 +149,3 @@ function requireLeaseId(ctx: HandlerContext): string {
   return leaseId;
 }
 
-function pageOptions(query: Record<string, string>): { after?: string; limit?: number } {
-  const options: { after?: string; limit?: number } = {};
-  if (query.after !== undefined && query.after !== '') options.after = query.after;
-  if (query.limit !== undefined && query.limit !== '') {
-    const limit = Number(query.limit);
-    if (!Number.isSafeInteger(limit) || limit < 0) {
-      throw new BadRequestError(`invalid "limit": ${JSON.stringify(query.limit.slice(0, 40))}: expected a whole number of 0 or more`);
-    }
-    options.limit = limit;
-  }
-  return options;
-}

@@ -3,6 +3,7 @@ import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../..
 import type { Acl } from './acl.js';
 import { ROOT_POLICY_NAME } from './builtin.js';
 import type { PolicyStore } from './store.js';
+import { readPage } from '../../framework/paging.js';
 
 /** Dependencies of the policy endpoints on the rest of core. */
 export interface PolicyPathDeps {
@@ -134,23 +135,10 @@ export function policyPaths(deps: PolicyPathDeps): PathSpec[] {
 }
 
 async function listPolicies(store: PolicyStore, legacy: boolean, ctx?: HandlerContext): Promise<LogicalResponse> {
-  const options = ctx === undefined ? {} : pageOptions(ctx.req.query);
+  const options = ctx === undefined ? {} : readPage(ctx.req);
   const keys = await store.list(options);
   if (legacy) return { data: { policies: keys, keys }, mirrorDataAtTopLevel: true };
   return { data: { keys } };
-}
-
-function pageOptions(query: Record<string, string>): { after?: string; limit?: number } {
-  const options: { after?: string; limit?: number } = {};
-  if (query.after !== undefined && query.after !== '') options.after = query.after;
-  if (query.limit !== undefined && query.limit !== '') {
-    const limit = Number(query.limit);
-    if (!Number.isSafeInteger(limit) || limit < 0) {
-      throw new BadRequestError(`invalid "limit": ${JSON.stringify(query.limit.slice(0, 40))}: expected a whole number of 0 or more`);
-    }
-    options.limit = limit;
-  }
-  return options;
 }
 
 async function readPolicy(store: PolicyStore, name: string) {

@@ -1,6 +1,7 @@
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import { TokenStore, type TokenEntry } from './store.js';
+import { readPage } from '../../framework/paging.js';
 import { checkRolePolicies, tokenRolePaths, type TokenRole, type TokenRoleStore } from './roles.js';
 
 const createFields: Record<string, FieldSpec> = {
@@ -168,7 +169,7 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: Toke
       pattern: 'accessors/?',
       operations: {
         list: async (ctx) => {
-          const keys = await store.listAccessors(pageOptions(ctx));
+          const keys = await store.listAccessors(readPage(ctx.req));
           return keys.length === 0 ? null : { data: { keys } };
         },
       },
@@ -264,12 +265,6 @@ function tokenTtl(ctx: HandlerContext, policies: string[], parent: TokenEntry, r
     if (ttl > parentRemaining) ttl = Math.max(parentRemaining, 1);
   }
   return { ttl, warning };
-}
-
-function pageOptions(ctx: HandlerContext): { after?: string; limit?: number } {
-  const { after, limit } = ctx.req.query;
-  if (limit !== undefined && !/^[1-9]\d{0,6}$/.test(limit)) throw new BadRequestError('invalid "limit": use a whole number from 1 to 9999999');
-  return { after: after || undefined, limit: limit ? Number(limit) : undefined };
 }
 
 /** Builds Vault's `auth` block for a token. */

@@ -1,6 +1,7 @@
 import { BadRequestError } from '../../errors.js';
 import type { FieldSpec, HandlerContext, PathSpec } from '../../framework/types.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
+import { readPage } from '../../framework/paging.js';
 
 /** A token role: the bounds of tokens created through `auth/token/create/NAME`. */
 export interface TokenRole {
@@ -143,9 +144,7 @@ export function tokenRolePaths(roles: TokenRoleStore): PathSpec[] {
       pattern: 'roles/?',
       operations: {
         list: async (ctx) => {
-          const { after, limit } = ctx.req.query;
-          if (limit !== undefined && !/^[1-9]\d{0,6}$/.test(limit)) throw new BadRequestError('invalid "limit": use a whole number from 1 to 9999999');
-          const keys = await roles.list({ after: after || undefined, limit: limit ? Number(limit) : undefined });
+          const keys = await roles.list(readPage(ctx.req));
           return keys.length === 0 ? null : { data: { keys } };
         },
       },

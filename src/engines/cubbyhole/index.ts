@@ -1,6 +1,7 @@
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import type { Backend, BackendFactory, HandlerContext, PathSpec } from '../../framework/types.js';
 import { StorageView } from '../../storage/storage.js';
+import { readPage } from '../../framework/paging.js';
 
 /**
  * The cubbyhole: a private KV store per token. Every key lives under the salted hash of the
@@ -42,9 +43,7 @@ export const cubbyholeBackend: BackendFactory = (context): Backend => {
         },
         list: async (ctx) => {
           const prefix = ctx.params.path ?? '';
-          const { after, limit } = ctx.req.query;
-          if (limit !== undefined && !/^[1-9]\d{0,6}$/.test(limit)) throw new BadRequestError('invalid "limit": use a whole number from 1 to 9999999');
-          const keys = await tokenStorage(ctx).list(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, { after: after || undefined, limit: limit ? Number(limit) : undefined });
+          const keys = await tokenStorage(ctx).list(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, readPage(ctx.req));
           return keys.length === 0 ? null : { data: { keys } };
         },
       },

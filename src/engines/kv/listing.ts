@@ -3,25 +3,7 @@ import type { LogicalRequest, LogicalResponse } from '../../framework/types.js';
 import type { ListOptions } from '../../storage/physical.js';
 import type { Storage } from '../../storage/storage.js';
 
-/**
- * Reads list paging from the query string: `after` (exclusive start name) and `limit` (a positive
- * whole number). Either may be absent.
- */
-export function readPage(req: LogicalRequest): ListOptions {
-  const page: ListOptions = {};
-  const after = req.query.after;
-  if (after !== undefined && after !== '') page.after = after;
-
-  const limit = req.query.limit;
-  if (limit !== undefined && limit !== '') {
-    if (!/^\d+$/.test(limit) || !Number.isSafeInteger(Number(limit)) || Number(limit) < 1) {
-      const shownLimit = JSON.stringify(limit.slice(0, 40));
-      throw new BadRequestError(`invalid "limit" ${shownLimit}: expected a positive whole number`);
-    }
-    page.limit = Number(limit);
-  }
-  return page;
-}
+export { readPage } from '../../framework/paging.js';
 
 /**
  * Lists the immediate children of `prefix` in storage: names of entries, and folders with a

@@ -1,6 +1,6 @@
 import { BadRequestError } from '../../errors.js';
 import type { HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
-import { readPage } from '../kv/listing.js';
+import { readPage } from '../../framework/paging.js';
 import { optionalBase64 } from './ciphertext.js';
 import { KEY_NAME, type TransitEngine } from './engine.js';
 import { HMAC_KEY_SIZE, parseKeyType } from './key-types.js';
