@@ -29,7 +29,7 @@ export interface CoreOptions {
   apiAddr?: string;
 }
 
-/** Where a request goes: the backend router and the mount it belongs to. */
+/** A request's destination: the backend router and the mount it belongs to. */
 export interface Route {
   router: BackendRouter;
   entry: MountEntry;
@@ -167,7 +167,7 @@ export class Core implements RequestHandler {
     this.activeSince = new Date();
   }
 
-  /** The storage of the cubbyhole mount, where each token's keys live under its id. */
+  /** Returns the cubbyhole mount's storage, where each token's keys live under its id. */
   private cubbyholeStorage(): StorageView {
     const entry = this.mountTable.get('cubbyhole/');
     if (!entry) throw new Error('the cubbyhole mount is missing from the mount table');
@@ -200,7 +200,7 @@ export class Core implements RequestHandler {
     return acl.hasAnyCapabilityUnder(mountPath);
   }
 
-  /** Seals: stops backends, forgets keys and cached state. */
+  /** Seals the server: stops backends and drops keys and cached state. */
   async sealServer(): Promise<void> {
     await this.expiration.stop();
     await this.mounts.stopAll();

@@ -1,9 +1,9 @@
-import { BlockList, isIP } from 'node:net';
 import { BadRequestError, PermissionDeniedError } from '../errors.js';
 import type { AuthInfo, LogicalRequest } from '../framework/types.js';
 import type { Core, Route } from './core.js';
 import { authBlock } from './token/paths.js';
 import type { TokenEntry } from './token/store.js';
+import { addressAllowed } from '../framework/cidr.js';
 
 /**
  * Creates the token for a successful login through an auth method and returns Vault's `auth`
@@ -22,7 +22,8 @@ export async function createLoginToken(core: Core, req: LogicalRequest, route: R
   const period = auth.period ?? 0;
   let maxTtl = auth.maxTtl && auth.maxTtl > 0 ? Math.min(auth.maxTtl, system.maxLeaseTtl()) : system.maxLeaseTtl();
   if (auth.explicitMaxTtl && auth.explicitMaxTtl > 0) maxTtl = Math.min(maxTtl, auth.explicitMaxTtl);
-  let ttl = period > 0 ? period : auth.ttl && auth.ttl > 0 ? auth.ttl : system.defaultLeaseTtl();
+  let ttl = auth.ttl && auth.ttl > 0 ? auth.ttl : system.defaultLeaseTtl();
+  if (period > 0) ttl = period;
   if (period === 0 && ttl > maxTtl) {
     ttl = maxTtl;
     warnings.push(`TTL of the token was capped at ${maxTtl} seconds by the max TTL`);
@@ -68,23 +69,7 @@ function loginTokenType(mountType: string | undefined, roleType: AuthInfo['token
 /** Rejects a token used from outside its bound CIDR blocks. */
 export function checkBoundCidrs(entry: TokenEntry, remoteAddress: string): void {
   if (!entry.boundCidrs || entry.boundCidrs.length === 0) return;
-  if (!addressInCidrs(remoteAddress, entry.boundCidrs)) {
+  if (!addressAllowed(remoteAddress, entry.boundCidrs)) {
     throw new PermissionDeniedError('permission denied: the token cannot be used from this address');
   }
-}
-
-/** True when the address (IPv4, IPv6 or IPv4-mapped IPv6) is inside one of the CIDR blocks. */
-export function addressInCidrs(address: string, cidrs: string[]): boolean {
-  const mapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  const family = isIP(mapped);
-  if (family === 0) return false;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [network, bits] = cidr.includes('/') ? cidr.split('/') : [cidr, undefined];
-    const networkFamily = isIP(network);
-    if (networkFamily === 0) continue;
-    const prefix = bits === undefined ? (networkFamily === 4 ? 32 : 128) : Number(bits);
-    list.addSubnet(network, prefix, networkFamily === 4 ? 'ipv4' : 'ipv6');
-  }
-  return list.check(mapped, family === 4 ? 'ipv4' : 'ipv6');
 }

@@ -8,7 +8,7 @@ import type { TokenEntry } from './token/store.js';
 import { checkBoundCidrs, createLoginToken } from './login.js';
 import { checkWrappingTtl } from './policy/acl.js';
 
-/** What the pipeline learned about the caller, carried from authentication to the audit log. */
+/** The authenticated caller, carried from authentication to the audit log. */
 interface Caller {
   token: TokenEntry;
   /** The token as presented; the audit broker HMACs it before writing. */
@@ -196,7 +196,7 @@ function buildAnswer(req: LogicalRequest, route: Route, operation: Operation, re
   return { status: response.status ?? 200, body: envelope };
 }
 
-/** Paths whose answers are never wrapped again: they read or replace wrapping tokens. */
+/** Paths whose responses are never wrapped again, because they read or replace wrapping tokens. */
 const NEVER_WRAPPED = new Set(['sys/wrapping/lookup', 'sys/wrapping/unwrap', 'sys/wrapping/rewrap']);
 
 function isEnvelope(body: unknown): body is ResponseEnvelope {

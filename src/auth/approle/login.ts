@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { BadRequestError } from '../../errors.js';
 import type { BackendContext, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
-import { addressAllowed } from '../common/cidr.js';
+import { addressAllowed } from '../../framework/cidr.js';
 import { authInfoFromSettings } from '../common/token-fields.js';
 import type { AppRoleStore, RoleEntry } from './store.js';
 

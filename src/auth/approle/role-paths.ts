@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { BadRequestError, NotFoundError } from '../../errors.js';
 import type { FieldSpec, FieldValues, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import { readPage } from '../../framework/paging.js';
-import { checkCidrList } from '../common/cidr.js';
+import { checkCidrList } from '../../framework/cidr.js';
 import { applyTokenFields, defaultTokenSettings, tokenFieldSpecs, tokenSettingsData } from '../common/token-fields.js';
 import type { AppRoleStore, RoleEntry } from './store.js';
 

@@ -3,7 +3,7 @@ import { BadRequestError, NotFoundError } from '../../errors.js';
 import { isPlainObject } from '../../framework/fields.js';
 import type { FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import { readPage } from '../../framework/paging.js';
-import { checkCidrList, cidrsWithin } from '../common/cidr.js';
+import { checkCidrList, cidrsWithin } from '../../framework/cidr.js';
 import { requireRole, roleNameOf } from './role-paths.js';
 import type { AppRoleStore, RoleEntry, SecretIdEntry } from './store.js';
 

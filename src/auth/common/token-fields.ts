@@ -1,6 +1,6 @@
 import { BadRequestError } from '../../errors.js';
 import type { AuthInfo, FieldSpec, FieldValues } from '../../framework/types.js';
-import { checkCidrList } from './cidr.js';
+import { checkCidrList } from '../../framework/cidr.js';
 
 /** The `token_type` values a role or user accepts. */
 export const TOKEN_TYPES = ['default', 'service', 'batch', 'default-service', 'default-batch'] as const;

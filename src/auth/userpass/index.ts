@@ -3,7 +3,7 @@ import { BadRequestError } from '../../errors.js';
 import type { Backend, BackendContext, BackendFactory, FieldSpec, HandlerContext, LogicalResponse, PathSpec } from '../../framework/types.js';
 import { readPage } from '../../framework/paging.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
-import { addressAllowed } from '../common/cidr.js';
+import { addressAllowed } from '../../framework/cidr.js';
 import { KeyedLock } from '../../framework/keyed-lock.js';
 import {
   applyTokenFields,

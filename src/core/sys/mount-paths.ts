@@ -274,7 +274,7 @@ async function tune(core: Core, table: MountTable, ctx: HandlerContext): Promise
   core.retuneMount(table, updated);
 }
 
-/** Answers sys/internal/ui/mounts/PATH: the mount that serves PATH, if the caller may use it. */
+/** Describes the mount that serves PATH for sys/internal/ui/mounts/PATH, if the caller may use it. */
 async function uiMount(core: Core, ctx: HandlerContext): Promise<Record<string, unknown>> {
   const path = ctx.params.path;
   const isAuth = path.startsWith('auth/');

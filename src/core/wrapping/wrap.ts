@@ -3,10 +3,10 @@ import { getJson, putJson, type Storage } from '../../storage/storage.js';
 import type { ResponseEnvelope } from '../answer.js';
 import type { TokenEntry, TokenStore } from '../token/store.js';
 
-/** Where a wrapping token's cubbyhole keeps the wrapped response. */
+/** Key of the wrapped response in a wrapping token's cubbyhole. */
 const RESPONSE_KEY = 'response';
 
-/** What the cubbyhole stores for a wrapping token. */
+/** A wrapped response with its wrapping details, as the cubbyhole stores it. */
 interface WrappedResponse {
   creationPath: string;
   creationTime: string;

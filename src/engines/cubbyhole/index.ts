@@ -4,7 +4,7 @@ import { StorageView } from '../../storage/storage.js';
 import { readPage } from '../../framework/paging.js';
 
 /**
- * The cubbyhole: a private KV store per token. Every key lives under the salted hash of the
+ * Builds the cubbyhole: a private KV store per token. Every key lives under the salted hash of the
  * calling token, so no other token can see it, root included, and it is deleted with the token.
  */
 export const cubbyholeBackend: BackendFactory = (context): Backend => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addressAllowed, checkCidrList, cidrsWithin, normalizeAddress, parseCidr } from '../../../src/auth/common/cidr.js';
-import { BadRequestError } from '../../../src/errors.js';
+import { addressAllowed, checkCidrList, cidrsWithin, normalizeAddress, parseCidr } from '../../src/framework/cidr.js';
+import { BadRequestError } from '../../src/errors.js';
 
 describe('cidr', () => {
   test('parseCidr accepts blocks and bare addresses', () => {

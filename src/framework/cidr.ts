@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../errors.js';
 
 /** One parsed CIDR block. A bare address is a block of one address (/32 or /128). */
 export interface CidrBlock {
