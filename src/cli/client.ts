@@ -108,7 +108,8 @@ export class CofferClient {
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     const token = options.token ?? this.config.token;
     if (token !== undefined && token !== '') headers['X-Vault-Token'] = token;
-    if (this.config.wrapTtl !== undefined && options.wrap !== false) headers['X-Vault-Wrap-TTL'] = this.config.wrapTtl;
+    const wrapTtl = this.config.wrapTtl ?? defaultWrapTtl(method, path);
+    if (wrapTtl !== undefined && options.wrap !== false) headers['X-Vault-Wrap-TTL'] = wrapTtl;
     let payload: string | undefined;
     if (options.body !== undefined) {
       payload = JSON.stringify(options.body);
@@ -216,4 +217,10 @@ function toConnectionError(address: string, err: unknown): ConnectionError {
   const code = (cause as { code?: unknown } | null)?.code;
   const message = cause instanceof Error ? cause.message : String(cause);
   return new ConnectionError(address, message, typeof code === 'string' ? code : undefined, { cause: err });
+}
+
+/** sys/wrapping/wrap only makes sense wrapped, so writes to it default to a five-minute TTL, as Vault's CLI does. */
+function defaultWrapTtl(method: string, path: string): string | undefined {
+  const write = method === 'PUT' || method === 'POST';
+  return write && path.replace(/^\/+/, '') === 'sys/wrapping/wrap' ? '5m' : undefined;
 }

@@ -252,7 +252,7 @@ async function resolveClient(flags: ParsedFlags, io: CliIO): Promise<CofferClien
   } catch (err) {
     throw new CliError(`Error ${(err as Error).message}`);
   }
-  return new CofferClient({ address, token, caCertPem, tlsSkipVerify, wrapTtl: flags.string('wrap-ttl') });
+  return new CofferClient({ address, token, caCertPem, tlsSkipVerify, wrapTtl: flags.string('wrap-ttl') ?? nonEmpty(io.env.COFFER_WRAP_TTL) ?? nonEmpty(io.env.VAULT_WRAP_TTL) });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

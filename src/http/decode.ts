@@ -112,6 +112,9 @@ export function decodePath(rawPath: string): string {
   if (encoded === '') throw new NotFoundError('no handler for this path: add a path after /v1/');
   if (encoded.includes('\\')) throw new BadRequestError('invalid path: backslashes are not allowed');
 
+  const ocsp = OCSP_GET_PATH.exec(encoded);
+  if (ocsp) return decodeOcspPath(ocsp[1], ocsp[2]);
+
   let path = encoded;
   if (encoded.includes('%')) {
     if (ENCODED_SEPARATOR.test(encoded)) {
@@ -137,6 +140,24 @@ export function decodePath(rawPath: string): string {
     }
   }
   return path;
+}
+
+/**
+ * An OCSP GET request (RFC 6960, appendix A.1) puts the URL-encoded base64 of the DER request
+ * after `ocsp/`, and base64 may contain `/`, so that last segment may hold encoded slashes.
+ */
+const OCSP_GET_PATH = /^(.+\/ocsp)\/([^/]+)$/;
+
+function decodeOcspPath(encodedHead: string, encodedRequest: string): string {
+  const head = decodePath(API_PREFIX + encodedHead);
+  let request: string;
+  try {
+    request = decodeURIComponent(encodedRequest);
+  } catch {
+    throw new BadRequestError('invalid path: malformed percent-encoding');
+  }
+  if (CONTROL_CHARACTER.test(request)) throw new BadRequestError('invalid path: control characters are not allowed');
+  return `${head}/${request}`;
 }
 
 /** Parses a query string; the first of repeated parameters wins, as Go's `Values.Get` reads it. */

@@ -333,3 +333,14 @@ describe('request decoding over HTTP', () => {
     assert.equal(result.responses[1].status, 405);
   });
 });
+
+describe('OCSP GET paths', () => {
+  test('decode encoded slashes in the request segment', () => {
+    assert.equal(decodePath('/v1/pki/ocsp/MEow%2FTzBN%2F%2Fw%3D%3D'), 'pki/ocsp/MEow/TzBN//w==');
+  });
+
+  test('keep rejecting encoded slashes elsewhere', () => {
+    assert.throws(() => decodePath('/v1/pki%2Focsp/abc'), BadRequestError);
+    assert.throws(() => decodePath('/v1/a/../ocsp/abc'), BadRequestError);
+  });
+});

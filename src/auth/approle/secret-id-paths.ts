@@ -31,7 +31,7 @@ export function secretIdPaths(store: AppRoleStore): PathSpec[] {
   const destroyByAccessor = (ctx: HandlerContext) => destroyAccessor(store, ctx);
   return [
     {
-      pattern: `role/${ROLE_NAME}/secret-id`,
+      pattern: `role/${ROLE_NAME}/secret-id/?`,
       fields: SECRET_ID_SETTINGS,
       operations: {
         update: (ctx) => issueSecretId(store, ctx, randomUUID()),

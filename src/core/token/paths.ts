@@ -194,6 +194,9 @@ async function createToken(ctx: HandlerContext, store: TokenStore, parent: Token
   if (role) {
     policies = requested && requested.length > 0 ? requested : role.allowedPolicies.length > 0 ? [...role.allowedPolicies] : parent.policies.filter((p) => p !== 'default' && p !== 'root');
     checkRolePolicies(role, policies);
+    // A role without allowed lists keeps the usual rule: a child gets only its parent's policies.
+    const restricted = role.allowedPolicies.length > 0 || role.allowedPoliciesGlob.length > 0;
+    if (!restricted && !privileged) TokenStore.checkPolicySubset(parent, policies);
   } else {
     policies = requested && requested.length > 0 ? requested : parent.policies.filter((p) => p !== 'default');
     if (requested && requested.length > 0 && !privileged) TokenStore.checkPolicySubset(parent, policies);
@@ -306,6 +309,7 @@ export function lookupData(entry: TokenEntry, token: string): Record<string, unk
     path: entry.path,
     period: entry.period > 0 ? entry.period : undefined,
     policies: entry.policies,
+    bound_cidrs: entry.boundCidrs,
     renewable: entry.renewable && entry.expireTime !== 0,
     ttl: entry.expireTime === 0 ? 0 : Math.max(0, Math.floor((entry.expireTime - now) / 1000)),
     type: entry.type,

@@ -69,7 +69,8 @@ export class TokenRoleStore {
 /** Checks requested policies against a role's allowed and disallowed lists and globs. */
 export function checkRolePolicies(role: TokenRole, policies: string[]): void {
   for (const policy of policies) {
-    if (policy === 'default' && !role.disallowedPolicies.includes('default')) continue;
+    const defaultDisallowed = role.disallowedPolicies.includes('default') || role.disallowedPoliciesGlob.some((glob) => globMatch(glob, 'default'));
+    if (policy === 'default' && !defaultDisallowed) continue;
     if (role.disallowedPolicies.includes(policy) || role.disallowedPoliciesGlob.some((glob) => globMatch(glob, policy))) {
       throw new BadRequestError(`token policies (${policy}) must not be in the role's disallowed policies`);
     }

@@ -106,6 +106,8 @@ async function signVerbatim(store: PkiStore, ctx: HandlerContext): Promise<Logic
   const fields = ctx.fields;
   const role = ctx.params.role ? await requireRole(store, ctx.params.role) : null;
   const csr = await parseCsr(fields.csr);
+  // Without a role, sign-verbatim still refuses weak keys, as a role with key_type "any" does.
+  checkCsrKey(role ? ctx.params.role : 'sign-verbatim', role ?? ({ key_type: 'any', key_bits: 0 } as Role), csr);
   const issuer = await store.resolveIssuer(stringOr(fields.issuer_ref, role?.issuer_ref ?? 'default'));
   const limits = role ? limitsOf(role) : { ttl: 0, maxTtl: 0, notBeforeDuration: 30 };
   const validity = computeValidity(fields, limits, issuer, ctx.backend);

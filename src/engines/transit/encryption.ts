@@ -4,6 +4,8 @@ import {
   createDecipheriv,
   createHmac,
   privateDecrypt,
+  createPublicKey,
+  KeyObject,
   publicEncrypt,
   randomBytes,
   type CipherGCMTypes,
@@ -41,8 +43,15 @@ export function encryptWith(key: TransitKey, version: number, plaintext: Buffer,
   }
   if (key.spec.kind === 'rsa') {
     checkRsaOptions(options);
+    // OAEP with SHA-256 fits at most the modulus size minus 66 bytes of plaintext.
+    const publicKey = key.publicKey(version);
+    const keyObject = publicKey instanceof KeyObject ? publicKey : createPublicKey(publicKey);
+    const maxPlaintext = (keyObject.asymmetricKeyDetails?.modulusLength ?? 2048) / 8 - 66;
+    if (plaintext.length > maxPlaintext) {
+      throw new BadRequestError(`plaintext is ${plaintext.length} bytes; key "${key.name}" encrypts at most ${maxPlaintext} bytes with RSA-OAEP, so encrypt a data key instead`);
+    }
     const ciphertext = publicEncrypt(
-      { key: key.publicKey(version), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
       plaintext,
     );
     return formatVersioned(version, ciphertext);

@@ -121,7 +121,10 @@ class MysqlPlugin implements DatabasePlugin {
         await runInTransaction(connection, statements, values);
         return;
       }
-      await connection.query('ALTER USER CURRENT_USER() IDENTIFIED BY ?', [request.password]);
+      // Name the account explicitly: MariaDB 10.11 accepts `ALTER USER CURRENT_USER() IDENTIFIED
+      // BY ...` without error or warning but leaves the password unchanged.
+      const { user, host } = await currentAccount(connection);
+      await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, request.password]);
     });
   }
 
@@ -165,6 +168,15 @@ async function runInTransaction(connection: mysql.PoolConnection, statements: st
     await connection.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/** Returns the account the connection authenticated as, split into user and host. */
+async function currentAccount(connection: mysql.PoolConnection): Promise<{ user: string; host: string }> {
+  const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS account');
+  const account = String(rows[0].account);
+  // A host part never contains "@", while a user name may, so split at the last one.
+  const at = account.lastIndexOf('@');
+  return { user: account.slice(0, at), host: account.slice(at + 1) };
 }
 
 async function userHosts(connection: mysql.PoolConnection, username: string): Promise<string[]> {

@@ -163,16 +163,23 @@ async function roleExists(client: pg.PoolClient, name: string): Promise<boolean>
  * Removes a role safely: ends its sessions, gives what it owns in this database to the connecting
  * user, drops its remaining privileges, then drops it.
  *
+ * Ending sessions, REASSIGN OWNED and DROP OWNED need the privileges of the role. A superuser has
+ * them. A connecting user with only CREATEROLE does not, so it first grants itself membership in
+ * the role, as PostgreSQL lets a CREATEROLE user do for roles it may administer. The membership
+ * goes away with the role.
+ *
  * NOTE: REASSIGN OWNED and DROP OWNED act on the current database only. A role that owns objects
  * or has privileges in another database cannot be dropped, so the revocation fails and is
  * retried; give such roles `revocation_statements`.
  */
 async function dropRole(client: pg.PoolClient, name: string): Promise<void> {
   if (!(await roleExists(client, name))) return;
-  await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [name]);
   const role = pg.escapeIdentifier(name);
   await client.query('BEGIN');
   try {
+    const privileges = await client.query<{ held: boolean }>(`SELECT pg_has_role(CURRENT_USER, $1, 'USAGE') AS held`, [name]);
+    if (!privileges.rows[0].held) await client.query(`GRANT ${role} TO CURRENT_USER`);
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [name]);
     await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
     await client.query(`DROP OWNED BY ${role}`);
     await client.query(`DROP ROLE IF EXISTS ${role}`);
