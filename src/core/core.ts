@@ -13,6 +13,7 @@ import { AuditBroker } from './audit/broker.js';
 import { TokenStore, type TokenEntry } from './token/store.js';
 import { tokenPaths } from './token/paths.js';
 import { TokenRoleStore } from './token/roles.js';
+import { tidyTokenIndexes } from './token/tidy.js';
 import { MountTable, type MountEntry } from './router/table.js';
 import { ResponseWrapper } from './wrapping/wrap.js';
 import { MountManager, clearPrefix, resolveAuthType, resolveEngineType, systemViewFor, type TtlDefaults } from './mounts.js';
@@ -101,7 +102,7 @@ export class Core implements RequestHandler {
     this.audit = new AuditBroker(new StorageView(this.barrier, 'sys/audit/'), this.logger.child({ component: 'audit' }));
 
     this.systemRouter = new BackendRouter(systemBackend(this), this.internalContext('sys/', 'system'));
-    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens, new TokenRoleStore(new StorageView(this.barrier, 'sys/token/')), { checkAuthRenewal: (entry) => this.checkAuthRenewal(entry) }), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
+    this.tokenRouter = new BackendRouter({ paths: tokenPaths(this.tokens, new TokenRoleStore(new StorageView(this.barrier, 'sys/token/')), { checkAuthRenewal: (entry) => this.checkAuthRenewal(entry), tidy: () => this.tidyTokens() }), rootPaths: ['revoke-orphan', 'accessors/*', 'accessors'] }, this.internalContext('auth/token/', 'token'));
   }
 
   get sealed(): boolean {
@@ -292,6 +293,12 @@ export class Core implements RequestHandler {
     const mount = mountEntry ? this.authMounts.get(mountEntry.path) : undefined;
     if (!mount) throw new BadRequestError('the auth method that issued this token is no longer enabled');
     await mount.backend.renewAuth?.({ internalData: entry.authInternal ?? {}, metadata: entry.meta, backend: mount.router.context });
+  }
+
+  /** Removes dangling token indexes, then leases whose tokens are gone. */
+  private async tidyTokens(): Promise<void> {
+    await tidyTokenIndexes(new StorageView(this.barrier, 'sys/token/'), this.logger.child({ component: 'token-tidy' }));
+    await this.expiration.tidy();
   }
 
   /** Finds the running backend of a full mount point such as `database/` or `auth/approle/`. */

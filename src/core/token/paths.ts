@@ -30,6 +30,8 @@ const incrementField: FieldSpec = { type: 'duration', description: 'Requested TT
 export interface TokenPathHooks {
   /** Asks the auth method that issued a login token whether it may still be renewed; throws if not. */
   checkAuthRenewal?(entry: TokenEntry): Promise<void>;
+  /** Removes dangling token indexes and leases of revoked tokens. */
+  tidy?(): Promise<void>;
 }
 
 export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: TokenPathHooks = {}): PathSpec[] {
@@ -162,6 +164,17 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: Toke
           const { entry } = await byToken(ctx);
           await store.revokeOrphan(entry);
           return null;
+        },
+      },
+    },
+    {
+      pattern: 'tidy',
+      operations: {
+        update: async (ctx) => {
+          const tidy = hooks.tidy;
+          if (!tidy) throw new BadRequestError('tidy is not available');
+          tidy().catch((err: unknown) => ctx.backend.logger.error({ err }, 'token store tidy failed'));
+          return { raw: { status: 202, body: { request_id: ctx.req.id, warnings: ['Tidy operation successfully started. Any information from the operation will be printed to Coffer\'s server logs.'] } } };
         },
       },
     },
