@@ -1,75 +1,83 @@
 // Measures how Coffer behaves with many leases: unseal-to-serving time, memory and storage per
 // lease, and the latency of unrelated reads while a prefix of leases is revoked.
-// Usage: npm run bench:leases -- --count N [--source | --skip-build] [--output FILE]
+// Usage: npm run bench:leases -- --count N [options]; run with --help for every option.
 //
-// The leases are created in-process through a `createLeases(core, { count, prefix, ttlSeconds })`
-// export of a module under src/core/expiration/, which registers them the way a dynamic secret's
-// lease is registered. The measurements then run against a separate server process.
-import { readdirSync, readFileSync, statSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The leases are created in this process through the request pipeline (see lease-fill.ts). The
+// measurements then run against the same storage in a separate server process.
+import { request } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { callApi, callApiOk, initialize, unseal } from './coffer-api.js';
-import { buildDist, freePort, REPO_ROOT, startCofferProcess, writeCofferConfig, type ServerProcess } from './processes.js';
+import { callApi, callApiOk } from './coffer-api.js';
+import { fillServer, KEEP_PREFIX, PROBE_PATH, REVOKE_PREFIX, type FillResult } from './lease-fill.js';
+import { buildDist, freePort, REPO_ROOT, startCofferProcess, writeCofferConfig, type CofferBuild, type ServerProcess } from './processes.js';
 import { describeMachine } from './report.js';
-import { loadConfig } from '../src/config/load.js';
-import { devConfig, startServer, type RunningServer } from '../src/server.js';
-import type { Core } from '../src/core/core.js';
 
-/** The helper this script expects from the expiration manager's module. */
-type CreateLeases = (core: Core, options: { count: number; prefix: string; ttlSeconds: number }) => Promise<unknown>;
+const USAGE = `Usage: npm run bench:leases -- --count N [options]
 
-/** Exit code when the lease wiring is not there yet, so a caller can tell it from a failure. */
-const EXIT_NOT_AVAILABLE = 3;
-const PROBE_PATH = 'secret/data/lease-bench-probe';
-const KEEP_PREFIX = 'lease-bench/keep/';
-const REVOKE_PREFIX = 'lease-bench/revoke/';
-/** Leases outlive the run, so none expires while it measures. */
-const LEASE_TTL_SECONDS = 24 * 3600;
+Creates N leases of a test secrets engine through the request pipeline on SQLite storage,
+restarts the server as a separate process, unseals it, and measures unseal-to-serving time,
+memory and storage per lease, and KV read latency during a revoke-prefix of min(100000, N/10)
+leases.
+
+Options:
+  --count N                leases to create, 10 or more (required)
+  --concurrency N          lease-creating requests in flight at once (default 64)
+  --baseline-seconds S     length of the KV read loop before the revocation (default 3)
+  --source                 run the server from src/ through tsx instead of building dist/
+  --skip-build             run dist/ as it is, without building it first
+  --output FILE            write the JSON results to FILE instead of bench/results/leases-<time>.json
+  --help                   print this help`;
 
 const TARGETS = { unsealToServingMs: 2000, bytesPerIdleLease: 1024, readP99DuringRevokeMs: 50 };
+/** Message the expiration manager logs once its first expiry window after unseal is in memory. */
+const WINDOW_LOADED_MESSAGE = 'lease expiry window loaded';
+const READ_CONCURRENCY = 4;
 
-class NotAvailableError extends Error {}
+interface Options {
+  count: number;
+  concurrency: number;
+  baselineSeconds: number;
+  build: CofferBuild;
+  skipBuild: boolean;
+  output?: string;
+}
 
-function parseOptions(argv: string[]) {
+function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min) throw new Error(`invalid --${flag} ${JSON.stringify(value)}: expected a whole number, ${min} or more`);
+  return parsed;
+}
+
+function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({
     args: argv,
     options: {
       count: { type: 'string' },
+      concurrency: { type: 'string' },
+      'baseline-seconds': { type: 'string' },
       source: { type: 'boolean', default: false },
       'skip-build': { type: 'boolean', default: false },
       output: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
-  const count = Number(values.count);
-  if (values.count === undefined || !Number.isSafeInteger(count) || count < 10) {
-    throw new Error(`invalid or missing --count ${JSON.stringify(values.count ?? '')}: pass a whole number of leases, 10 or more, e.g. --count 1000000`);
+  if (values.help) return null;
+  if (values.count === undefined) throw new Error('missing --count: pass the number of leases, e.g. --count 1000000');
+  const baselineSeconds = Number(values['baseline-seconds'] ?? 3);
+  if (!Number.isFinite(baselineSeconds) || baselineSeconds <= 0) {
+    throw new Error(`invalid --baseline-seconds ${JSON.stringify(values['baseline-seconds'])}: expected a positive number`);
   }
-  return { count, build: values.source ? ('source' as const) : ('dist' as const), skipBuild: values['skip-build']!, output: values.output };
-}
-
-/**
- * Checks that leases are wired into the server: `sys/leases/count` returns 200 on a dev server,
- * and a module under src/core/expiration/ exports `createLeases`. Throws NotAvailableError otherwise.
- */
-async function findLeaseWiring(): Promise<CreateLeases> {
-  const dev = await startServer(devConfig('127.0.0.1:0', 'error'), { dev: true, devRootTokenId: 'root', logger: pino({ level: 'silent' }) });
-  try {
-    const response = await callApi(`http://${dev.addresses[0]}`, 'GET', 'sys/leases/count?type=irrevocable', { token: 'root' });
-    if (response.status !== 200) throw new NotAvailableError(`sys/leases/count returned status ${response.status} on a dev server`);
-  } finally {
-    await dev.close();
-  }
-
-  const folder = join(REPO_ROOT, 'src/core/expiration');
-  const modules = existsSync(folder) ? readdirSync(folder).filter((name) => name.endsWith('.ts')) : [];
-  for (const name of modules) {
-    const exported = (await import(pathToFileURL(join(folder, name)).href)) as { createLeases?: unknown };
-    if (typeof exported.createLeases === 'function') return exported.createLeases as CreateLeases;
-  }
-  throw new NotAvailableError('no module under src/core/expiration/ exports createLeases(core, { count, prefix, ttlSeconds })');
+  return {
+    count: wholeNumber('count', values.count, 0, 10),
+    concurrency: wholeNumber('concurrency', values.concurrency, 64, 1),
+    baselineSeconds,
+    build: values.source ? 'source' : 'dist',
+    skipBuild: values['skip-build']!,
+    output: values.output,
+  };
 }
 
 /** Bytes of the SQLite database with its write-ahead log. */
@@ -84,37 +92,62 @@ function residentBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-async function pollUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function pollUntil<T>(what: string, timeoutMs: number, check: () => Promise<T | null>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  for (;;) {
+    const value = await check();
+    if (value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
-/** Fills a new SQLite server in-process with the leases; returns the unseal keys and root token. */
-async function fillServer(configPath: string, createLeases: CreateLeases, count: number, revokeCount: number) {
-  const server: RunningServer = await startServer(await loadConfig(configPath), { logger: pino({ level: 'silent' }) });
-  try {
-    const url = `http://${server.addresses[0]}`;
-    const { keys, rootToken } = await initialize(url);
-    await unseal(url, keys);
-    await callApiOk(url, 'POST', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } });
-    await callApiOk(url, 'POST', PROBE_PATH, { token: rootToken, body: { data: { value: 'probe' } } });
-
-    const started = Date.now();
-    await createLeases(server.core, { count: count - revokeCount, prefix: KEEP_PREFIX, ttlSeconds: LEASE_TTL_SECONDS });
-    await createLeases(server.core, { count: revokeCount, prefix: REVOKE_PREFIX, ttlSeconds: LEASE_TTL_SECONDS });
-    return { keys, rootToken, createMs: Date.now() - started };
-  } finally {
-    await server.close();
+/** Finds the manager's window-loaded log line in the server's output; null until it is there. */
+function findWindowLoaded(output: string): { trackedLeases: number; elapsedMs: number; time: number } | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes(WINDOW_LOADED_MESSAGE)) continue;
+    // The server logs `time` as an ISO 8601 string.
+    const entry = JSON.parse(line) as { tracked_leases: number; elapsed_ms: number; time: string };
+    return { trackedLeases: entry.tracked_leases, elapsedMs: entry.elapsed_ms, time: Date.parse(entry.time) };
   }
+  return null;
 }
 
-/** Reads the probe secret in a loop on `concurrency` connections until `stop` resolves. */
-async function readWhile(url: string, token: string, stop: Promise<unknown>, concurrency = 4): Promise<{ latenciesMs: number[]; errors: number }> {
+/**
+ * Submits unseal key shares and returns when the share that unsealed the server was sent, as
+ * `performance.now()` and as milliseconds since the epoch (the clock of the server's log).
+ */
+async function unsealTimed(url: string, keys: string[]): Promise<{ sentAt: number; sentAtEpochMs: number }> {
+  for (const key of keys) {
+    const sent = { sentAt: performance.now(), sentAtEpochMs: Date.now() };
+    const body = await callApiOk(url, 'PUT', 'sys/unseal', { body: { key } });
+    if (body.sealed === false) return sent;
+  }
+  throw new Error(`server is still sealed after ${keys.length} unseal key shares`);
+}
+
+/**
+ * Sends a PUT with node:http, which unlike fetch sets no time limit on the response headers, so a
+ * revocation of many leases can take as long as it needs.
+ */
+function putWithoutTimeout(url: string, path: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/v1/${path}`, { method: 'PUT', headers: { 'X-Vault-Token': token, 'content-length': '0' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Reads the probe secret on `READ_CONCURRENCY` loops until `stop` settles. */
+async function readWhile(url: string, token: string, stop: Promise<unknown>): Promise<{ latenciesMs: number[]; errors: number }> {
   let done = false;
-  void stop.finally(() => (done = true));
+  void stop.finally(() => (done = true)).catch(() => undefined);
   const latenciesMs: number[] = [];
   let errors = 0;
   const reader = async () => {
@@ -125,7 +158,7 @@ async function readWhile(url: string, token: string, stop: Promise<unknown>, con
       if (response.status !== 200) errors++;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, reader));
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, reader));
   return { latenciesMs, errors };
 }
 
@@ -135,7 +168,71 @@ function percentile(values: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
 }
 
-async function measure(options: ReturnType<typeof parseOptions>, createLeases: CreateLeases) {
+/** Looks up one lease by ID; returns true when the server has a lease with that ID. */
+async function leaseExists(url: string, token: string, leaseId: string): Promise<boolean> {
+  const response = await callApi(url, 'PUT', 'sys/leases/lookup', { token, body: { lease_id: leaseId } });
+  if (response.status === 200) return true;
+  if (response.status === 400) return false;
+  throw new Error(`sys/leases/lookup returned status ${response.status}`);
+}
+
+/** Unseals a server just restarted on the filled storage, and measures its way back to serving. */
+async function measureRestart(server: ServerProcess, filled: FillResult) {
+  const { url } = server;
+  const token = filled.rootToken;
+  const rssSealedBytes = residentBytes(server.child.pid!);
+
+  const { sentAt: unsealSentAt, sentAtEpochMs } = await unsealTimed(url, filled.keys);
+  await pollUntil('the first KV read', 600_000, async () => ((await callApi(url, 'GET', PROBE_PATH, { token })).status === 200 ? true : null));
+  const unsealToServingMs = performance.now() - unsealSentAt;
+  await pollUntil('a lease lookup', 600_000, async () => ((await leaseExists(url, token, filled.sampleKeepLeaseId)) ? true : null));
+  const unsealToLeaseLookupMs = performance.now() - unsealSentAt;
+  const window = await pollUntil('the expiry window log line', 600_000, async () => findWindowLoaded(server.output()));
+  // The log's time has millisecond resolution, so this can be a millisecond early.
+  const unsealToWindowLoadedMs = Math.max(0, window.time - sentAtEpochMs);
+
+  // Give the process a moment to settle before reading its idle memory.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rssUnsealedBytes = residentBytes(server.child.pid!);
+  return { rssSealedBytes, rssUnsealedBytes, unsealToServingMs, unsealToLeaseLookupMs, unsealToWindowLoadedMs, window };
+}
+
+/** Revokes the revoke prefix while unrelated KV reads run, and checks what is left. */
+async function measureRevocation(server: ServerProcess, filled: FillResult, baselineSeconds: number) {
+  const { url } = server;
+  const token = filled.rootToken;
+  // Warm the read path up first, so the baseline does not measure a cold server.
+  const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  await readWhile(url, token, sleep(Math.min(1, baselineSeconds)));
+  const baseline = await readWhile(url, token, sleep(baselineSeconds));
+
+  const revokeStarted = performance.now();
+  const revoke = putWithoutTimeout(url, `sys/leases/revoke-prefix/${REVOKE_PREFIX}`, token);
+  const reads = await readWhile(url, token, revoke);
+  const revoked = await revoke;
+  const revokePrefixMs = performance.now() - revokeStarted;
+  if (revoked.status !== 204 && revoked.status !== 200) throw new Error(`revoke-prefix returned status ${revoked.status}: ${revoked.body.slice(0, 500)}`);
+
+  const left = await callApi(url, 'GET', `sys/leases/lookup/${REVOKE_PREFIX}?list=true`, { token });
+  if (left.status !== 404) throw new Error(`leases are left under ${REVOKE_PREFIX} after revoke-prefix (list returned status ${left.status})`);
+  if (await leaseExists(url, token, filled.sampleRevokeLeaseId)) throw new Error('a revoked lease can still be looked up');
+  if (!(await leaseExists(url, token, filled.sampleKeepLeaseId))) throw new Error(`revoke-prefix removed a lease outside ${REVOKE_PREFIX}`);
+
+  return {
+    revokePrefixMs,
+    readsBefore: baseline.latenciesMs.length,
+    readErrorsBefore: baseline.errors,
+    readP99BeforeMs: percentile(baseline.latenciesMs, 0.99),
+    readsDuringRevoke: reads.latenciesMs.length,
+    readErrorsDuringRevoke: reads.errors,
+    readP50DuringRevokeMs: percentile(reads.latenciesMs, 0.5),
+    readP99DuringRevokeMs: percentile(reads.latenciesMs, 0.99),
+    readMaxDuringRevokeMs: Math.max(...reads.latenciesMs),
+    rssAfterRevokeBytes: residentBytes(server.child.pid!),
+  };
+}
+
+async function measure(options: Options) {
   const workDir = mkdtempSync(join(tmpdir(), 'coffer-lease-bench-'));
   let server: ServerProcess | undefined;
   try {
@@ -143,92 +240,84 @@ async function measure(options: ReturnType<typeof parseOptions>, createLeases: C
     const { configPath, dbPath } = writeCofferConfig(workDir, port);
     const revokeCount = Math.min(100_000, Math.floor(options.count / 10));
 
-    process.stderr.write(`creating ${options.count} leases ...\n`);
-    const filled = await fillServer(configPath, createLeases, options.count, revokeCount);
+    process.stderr.write(`creating ${options.count} leases through the request pipeline ...\n`);
+    const filled = await fillServer({ configPath, keepCount: options.count - revokeCount, revokeCount, concurrency: options.concurrency });
     const bytes = storageBytes(dbPath);
 
-    // Restart as a separate process and time the way back to serving.
-    server = await startCofferProcess({ configPath, port, build: options.build });
-    const rssSealed = residentBytes(server.child.pid!);
-    const unsealStarted = performance.now();
-    await unseal(server.url, filled.keys);
-    await pollUntil('the first KV read', 600_000, async () => (await callApi(server!.url, 'GET', PROBE_PATH, { token: filled.rootToken })).status === 200);
-    const unsealToServingMs = performance.now() - unsealStarted;
-
-    // NOTE: the expiration manager loads its expiry index lazily, so "tracked" is measured as the
-    // first lease of each prefix being listed by sys/leases/lookup, not as a load of every lease.
-    await pollUntil('leases to answer lookups', 600_000, async () => {
-      for (const prefix of [KEEP_PREFIX, REVOKE_PREFIX]) {
-        const listed = await callApi(server!.url, 'GET', `sys/leases/lookup/${prefix}?list=true&limit=1`, { token: filled.rootToken });
-        const first = listed.body?.data?.keys?.[0];
-        if (listed.status !== 200 || typeof first !== 'string') return false;
-      }
-      return true;
-    });
-    const unsealToTrackedMs = performance.now() - unsealStarted;
-    const rssUnsealed = residentBytes(server.child.pid!);
-
-    // Revoke one prefix while unrelated reads run.
-    const revokeStarted = performance.now();
-    const revoke = callApiOk(server.url, 'PUT', `sys/leases/revoke-prefix/${REVOKE_PREFIX}`, { token: filled.rootToken });
-    const reads = await readWhile(server.url, filled.rootToken, revoke.catch(() => undefined));
-    await revoke;
-    const revokeMs = performance.now() - revokeStarted;
+    process.stderr.write('restarting the server as a separate process ...\n');
+    server = await startCofferProcess({ configPath, port, build: options.build, env: { COFFER_ENABLE_TEST_ENGINES: '1' } });
+    const restart = await measureRestart(server, filled);
+    process.stderr.write(`revoking ${revokeCount} leases by prefix while reading KV ...\n`);
+    const revocation = await measureRevocation(server, filled, options.baselineSeconds);
 
     return {
       count: options.count,
       createMs: filled.createMs,
+      storageBytes: bytes,
       storageBytesPerLease: bytes / options.count,
-      unsealToServingMs,
-      unsealToTrackedMs,
-      rssSealedBytes: rssSealed,
-      rssUnsealedBytes: rssUnsealed,
+      ...restart,
       // An upper bound, because the difference also contains everything else loaded at unseal.
-      memoryBytesPerLease: Math.max(0, rssUnsealed - rssSealed) / options.count,
+      memoryBytesPerLease: Math.max(0, restart.rssUnsealedBytes - restart.rssSealedBytes) / options.count,
       revokePrefixCount: revokeCount,
-      revokePrefixMs: revokeMs,
-      readsDuringRevoke: reads.latenciesMs.length,
-      readErrorsDuringRevoke: reads.errors,
-      readP99DuringRevokeMs: percentile(reads.latenciesMs, 0.99),
+      ...revocation,
     };
+  } catch (err) {
+    if (server) process.stderr.write(`last server output:\n${server.output().slice(-4000)}\n`);
+    throw err;
   } finally {
     await server?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }
 
+type Result = Awaited<ReturnType<typeof measure>>;
+
 function verdict(value: number, limit: number): string {
   return value < limit ? 'met' : 'not met';
 }
 
+function formatTable(result: Result): string {
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  const rows = [
+    [`create ${result.count} leases (in-process)`, `${(result.createMs / 1000).toFixed(1)} s`, '-', '-'],
+    ['storage per lease', `${result.storageBytesPerLease.toFixed(0)} B`, '-', '-'],
+    ['unseal to first KV read', `${result.unsealToServingMs.toFixed(0)} ms`, `< ${TARGETS.unsealToServingMs} ms`, verdict(result.unsealToServingMs, TARGETS.unsealToServingMs)],
+    ['unseal to first lease lookup', `${result.unsealToLeaseLookupMs.toFixed(0)} ms`, '-', '-'],
+    ['unseal to expiry window loaded', `${result.unsealToWindowLoadedMs.toFixed(0)} ms (${result.window.trackedLeases} leases in it)`, '-', '-'],
+    ['RSS sealed / unsealed', `${mib(result.rssSealedBytes)} / ${mib(result.rssUnsealedBytes)}`, '-', '-'],
+    ['memory per idle lease', `${result.memoryBytesPerLease.toFixed(1)} B`, `< ${TARGETS.bytesPerIdleLease} B`, verdict(result.memoryBytesPerLease, TARGETS.bytesPerIdleLease)],
+    [`revoke-prefix of ${result.revokePrefixCount}`, `${(result.revokePrefixMs / 1000).toFixed(1)} s`, '-', '-'],
+    ['KV read p99 before it', `${result.readP99BeforeMs.toFixed(1)} ms`, '-', '-'],
+    ['KV read p99 during it', `${result.readP99DuringRevokeMs.toFixed(1)} ms`, `< ${TARGETS.readP99DuringRevokeMs} ms`, verdict(result.readP99DuringRevokeMs, TARGETS.readP99DuringRevokeMs)],
+    ['KV read max during it', `${result.readMaxDuringRevokeMs.toFixed(1)} ms`, '-', '-'],
+    ['RSS after revoke-prefix', mib(result.rssAfterRevokeBytes), '-', '-'],
+  ];
+  const lines = ['| measure | value | target | met |', '|---|---|---|---|', ...rows.map((row) => `| ${row.join(' | ')} |`)];
+  lines.push(`KV reads: ${result.readsBefore} before the revocation, ${result.readsDuringRevoke} during it; failed: ${result.readErrorsBefore + result.readErrorsDuringRevoke}`);
+  return lines.join('\n') + '\n';
+}
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  let createLeases: CreateLeases;
-  try {
-    createLeases = await findLeaseWiring();
-  } catch (err) {
-    if (!(err instanceof NotAvailableError)) throw err;
-    process.stderr.write(`bench:leases: lease wiring not available yet: ${err.message}. Nothing was measured.\n`);
-    return EXIT_NOT_AVAILABLE;
+  if (!options) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
   }
   if (options.build === 'dist' && !options.skipBuild) buildDist();
 
-  const result = await measure(options, createLeases);
-  const rows = [
-    ['unseal to first KV read', `${result.unsealToServingMs.toFixed(0)} ms`, `< ${TARGETS.unsealToServingMs} ms`, verdict(result.unsealToServingMs, TARGETS.unsealToServingMs)],
-    ['unseal to leases answering', `${result.unsealToTrackedMs.toFixed(0)} ms`, '-', '-'],
-    ['memory per idle lease', `${result.memoryBytesPerLease.toFixed(0)} B`, `< ${TARGETS.bytesPerIdleLease} B`, verdict(result.memoryBytesPerLease, TARGETS.bytesPerIdleLease)],
-    ['storage per lease', `${result.storageBytesPerLease.toFixed(0)} B`, '-', '-'],
-    [`revoke-prefix of ${result.revokePrefixCount}`, `${result.revokePrefixMs.toFixed(0)} ms`, '-', '-'],
-    ['p99 of KV reads during it', `${result.readP99DuringRevokeMs.toFixed(1)} ms`, `< ${TARGETS.readP99DuringRevokeMs} ms`, verdict(result.readP99DuringRevokeMs, TARGETS.readP99DuringRevokeMs)],
-  ];
-  process.stdout.write(['| measure | value | target | met |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
-  if (result.readErrorsDuringRevoke > 0) process.stdout.write(`${result.readErrorsDuringRevoke} KV reads failed during the revocation\n`);
+  const result = await measure(options);
+  process.stdout.write(formatTable(result));
+  const failedReads = result.readErrorsBefore + result.readErrorsDuringRevoke;
 
   const outputPath = options.output ?? join(REPO_ROOT, 'bench/results', `leases-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(outputPath), { recursive: true });
-  writeFileSync(outputPath, JSON.stringify({ machine: describeMachine(), build: options.build, targets: TARGETS, result }, null, 2) + '\n');
+  const command = `npm run bench:leases -- ${process.argv.slice(2).join(' ')}`;
+  writeFileSync(outputPath, JSON.stringify({ machine: describeMachine(), command, build: options.build, targets: TARGETS, result }, null, 2) + '\n');
   process.stdout.write(`results: ${outputPath}\n`);
+  if (failedReads > 0) {
+    process.stderr.write(`bench:leases: ${failedReads} KV reads failed\n`);
+    return 1;
+  }
   return 0;
 }
 

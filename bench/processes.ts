@@ -72,6 +72,8 @@ export interface CofferProcessOptions {
   build: CofferBuild;
   /** When set, the process runs with `--cpu-prof` and writes its profile into this folder on exit. */
   cpuProfileDir?: string;
+  /** Variables added to this process's environment for the server. */
+  env?: Record<string, string>;
 }
 
 /** Starts `coffer server -config=FILE` as a separate process and waits until it listens. */
@@ -81,6 +83,7 @@ export async function startCofferProcess(options: CofferProcessOptions): Promise
   const entry = options.build === 'dist' ? ['bin/coffer.js'] : ['--import', 'tsx', 'src/cli/entry.ts'];
   const child = spawn(process.execPath, [...nodeArgs, ...entry, 'server', `-config=${options.configPath}`], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return watchServer(child, `http://127.0.0.1:${options.port}`, '/v1/sys/health');

@@ -8,6 +8,7 @@ import { pkiBackend } from '../engines/pki/index.js';
 import { transitBackend } from '../engines/transit/index.js';
 import { cubbyholeBackend } from '../engines/cubbyhole/index.js';
 import { databaseBackend } from '../engines/database/index.js';
+import { leaseTestBackend } from '../engines/lease-test/index.js';
 import { approleBackend } from '../auth/approle/index.js';
 import { userpassBackend } from '../auth/userpass/index.js';
 import type { MountEntry, MountTable } from './router/table.js';
@@ -20,6 +21,9 @@ const ENGINE_FACTORIES: Record<string, BackendFactory> = {
   transit: transitBackend,
   cubbyhole: cubbyholeBackend,
   database: databaseBackend,
+  // A test-only engine whose leases revoke nothing, mountable only when the process starts with
+  // COFFER_ENABLE_TEST_ENGINES=1, so a production server cannot mount it.
+  ...(process.env.COFFER_ENABLE_TEST_ENGINES === '1' ? { 'lease-test': leaseTestBackend } : {}),
 };
 
 /** Auth method types that can be enabled under `auth/`, by Vault's type names. */
