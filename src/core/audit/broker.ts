@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BadRequestError, InternalError } from '../../errors.js';
 import { getJson, type Storage } from '../../storage/storage.js';
@@ -9,8 +9,10 @@ import {
   hmacWithSalt,
   parseFormatOptions,
   type FormatOptions,
+  type Hasher,
 } from './format.js';
 import { SocketSink, parseSocketSinkOptions } from './socket.js';
+import type { LogicalRequest } from '../../framework/types.js';
 import type {
   AuditDeviceConfig,
   AuditDeviceInfo,
@@ -45,9 +47,18 @@ interface StoredDevice extends AuditDeviceInfo {
 
 interface ActiveDevice {
   stored: StoredDevice;
-  salt: Buffer;
+  /** The salt as an HMAC key, imported once. */
+  key: KeyObject;
   format: FormatOptions;
   sink: AuditSink;
+}
+
+/** What one device keeps between the request entry and the response entry of one request. */
+interface RequestDeviceState {
+  /** HMACs already computed for this request, by input, so the token is hashed once per device. */
+  hashes: Map<string, string>;
+  /** The value the sink's `append` of the request entry resolved with. */
+  appendedAt?: number;
 }
 
 /**
@@ -57,6 +68,8 @@ interface ActiveDevice {
  */
 export class AuditBroker {
   private devices = new Map<string, ActiveDevice>();
+  /** Per-request state, dropped with the request object. */
+  private readonly states = new WeakMap<LogicalRequest, Map<ActiveDevice, RequestDeviceState>>();
   /** Serializes changes to the device table. */
   private tableLock: Promise<void> = Promise.resolve();
 
@@ -79,7 +92,7 @@ export class AuditBroker {
         const salt = await this.storage.get(SALT_PREFIX + stored.id);
         if (!salt) throw new InternalError(`loading audit device "${stored.path}": its salt is missing`);
 
-        const device = { stored, salt, ...buildDevice(stored.type, stored.options) };
+        const device = { stored, key: createSecretKey(salt), ...buildDevice(stored.type, stored.options) };
         try {
           await device.sink.reopen();
         } catch (err) {
@@ -125,7 +138,7 @@ export class AuditBroker {
         throw err;
       }
 
-      this.devices.set(devicePath, { stored, salt, ...built });
+      this.devices.set(devicePath, { stored, key: createSecretKey(salt), ...built });
       this.logger.info({ audit_path: devicePath, type: config.type }, 'audit device enabled');
     });
   }
@@ -162,23 +175,38 @@ export class AuditBroker {
   hash(path: string, input: string): string {
     const device = this.devices.get(normalizeDevicePath(path));
     if (!device) throw new BadRequestError(`no audit device is enabled at "${normalizeDevicePath(path)}"`);
-    return hmacWithSalt(device.salt, input);
+    return hmacWithSalt(device.key, input);
   }
 
-  /** Writes a request entry to every device; throws when devices are enabled and none succeeds. */
+  /**
+   * Writes a request entry to every device without waiting for it to become durable: the sync of
+   * the response entry covers both lines. Throws when devices are enabled and none could write.
+   * A crash before that sync may lose the line of a request whose response was never sent.
+   */
   logRequest(entry: AuditRequestEntry): Promise<void> {
+    if (this.devices.size === 0) return Promise.resolve();
     const time = new Date();
-    return this.broadcast('request', entry.req.id, (device) =>
-      formatRequestLine(entry, device.format, (s) => hmacWithSalt(device.salt, s), time),
-    );
+    const states = this.requestStates(entry.req);
+    return this.broadcast('request', entry.req.id, async (device) => {
+      const state = stateFor(states, device);
+      const line = formatRequestLine(entry, device.format, memoizedHasher(device.key, state.hashes), time);
+      state.appendedAt = await device.sink.append(line);
+    });
   }
 
-  /** Writes a response entry to every device; throws when devices are enabled and none succeeds. */
+  /**
+   * Writes a response entry to every device and waits until it is durable, together with the
+   * request entry before it. Throws when devices are enabled and none succeeds.
+   */
   logResponse(entry: AuditResponseEntry): Promise<void> {
+    if (this.devices.size === 0) return Promise.resolve();
     const time = new Date();
-    return this.broadcast('response', entry.req.id, (device) =>
-      formatResponseLine(entry, device.format, (s) => hmacWithSalt(device.salt, s), time),
-    );
+    const states = this.requestStates(entry.req);
+    return this.broadcast('response', entry.req.id, async (device) => {
+      const state = stateFor(states, device);
+      const line = formatResponseLine(entry, device.format, memoizedHasher(device.key, state.hashes), time);
+      await device.sink.write(line, state.appendedAt);
+    });
   }
 
   /** Reopens every device's destination, for log rotation on SIGHUP. Failures are logged. */
@@ -202,15 +230,25 @@ export class AuditBroker {
     return this.devices.get(normalizeDevicePath(path))?.sink;
   }
 
+  /** Returns the per-device state of a request, shared by its request and response entries. */
+  private requestStates(req: LogicalRequest): Map<ActiveDevice, RequestDeviceState> {
+    let states = this.states.get(req);
+    if (!states) {
+      states = new Map();
+      this.states.set(req, states);
+    }
+    return states;
+  }
+
   private async broadcast(
     kind: 'request' | 'response',
     requestId: string,
-    formatLine: (device: ActiveDevice) => string,
+    writeEntry: (device: ActiveDevice) => Promise<void>,
   ): Promise<void> {
     const devices = [...this.devices.values()];
     if (devices.length === 0) return;
 
-    const results = await Promise.allSettled(devices.map(async (device) => device.sink.write(formatLine(device))));
+    const results = await Promise.allSettled(devices.map(writeEntry));
     let succeeded = 0;
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') {
@@ -280,6 +318,27 @@ function buildDevice(type: string, options: Record<string, string>): { format: F
         `unknown audit device type ${JSON.stringify(String(type).slice(0, 40))}; supported types: ${SUPPORTED_AUDIT_TYPES.join(', ')}`,
       );
   }
+}
+
+function stateFor(states: Map<ActiveDevice, RequestDeviceState>, device: ActiveDevice): RequestDeviceState {
+  let state = states.get(device);
+  if (!state) {
+    state = { hashes: new Map() };
+    states.set(device, state);
+  }
+  return state;
+}
+
+/** Returns a hasher that computes each input's HMAC once and then reuses it from `hashes`. */
+function memoizedHasher(key: KeyObject, hashes: Map<string, string>): Hasher {
+  return (input) => {
+    let hashed = hashes.get(input);
+    if (hashed === undefined) {
+      hashed = hmacWithSalt(key, input);
+      hashes.set(input, hashed);
+    }
+    return hashed;
+  };
 }
 
 /** Strips leading slashes and adds the trailing slash Vault stores device paths with. */

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import { BadRequestError } from '../../errors.js';
 import { isPlainObject } from '../../framework/fields.js';
 import type { LogicalRequest } from '../../framework/types.js';
@@ -20,8 +20,11 @@ export interface FormatOptions {
 /** Hashes one string with the device's salt. */
 export type Hasher = (input: string) => string;
 
-/** Computes `hmac-sha256:<hex>` of the input, keyed with the device's salt. */
-export function hmacWithSalt(salt: Buffer, input: string): string {
+/**
+ * Computes `hmac-sha256:<hex>` of the input, keyed with the device's salt. Passing the salt as a
+ * KeyObject made once (`createSecretKey`) saves importing the key on every call.
+ */
+export function hmacWithSalt(salt: Buffer | KeyObject, input: string): string {
   return 'hmac-sha256:' + createHmac('sha256', salt).update(input, 'utf8').digest('hex');
 }
 
@@ -56,11 +59,12 @@ export function parseFormatOptions(options: Record<string, string>): FormatOptio
 
 /** Formats a request entry as one log line, newline included. */
 export function formatRequestLine(entry: AuditRequestEntry, options: FormatOptions, hash: Hasher, time: Date): string {
+  const auth = auditAuthOf(entry);
   const record = {
     time: time.toISOString(),
     type: 'request',
-    auth: formatAuth(auditAuthOf(entry), options, hash),
-    request: formatRequest(entry.req, auditAuthOf(entry), options, hash),
+    auth: formatAuth(auth, options, hash),
+    request: formatRequest(entry.req, auth, options, hash),
     error: entry.error ?? '',
   };
   return options.prefix + JSON.stringify(record) + '\n';
@@ -68,16 +72,21 @@ export function formatRequestLine(entry: AuditRequestEntry, options: FormatOptio
 
 /** Formats a response entry as one log line, newline included. */
 export function formatResponseLine(entry: AuditResponseEntry, options: FormatOptions, hash: Hasher, time: Date): string {
+  const auth = auditAuthOf(entry);
   const record = {
     time: time.toISOString(),
     type: 'response',
-    auth: formatAuth(auditAuthOf(entry), options, hash),
-    request: formatRequest(entry.req, auditAuthOf(entry), options, hash),
+    auth: formatAuth(auth, options, hash),
+    request: formatRequest(entry.req, auth, options, hash),
     response: formatResponse(entry.req, entry.response, options, hash),
     error: entry.error ?? '',
   };
   return options.prefix + JSON.stringify(record) + '\n';
 }
+
+// The records below are serialized at once and never kept, so they refer to the caller's arrays
+// and objects instead of copying them. Fields left undefined are omitted by JSON.stringify, as
+// Go's `omitempty` omits empty fields in Vault's log.
 
 /** Returns the entry's auth block, or one built from the checked token on the request. */
 function auditAuthOf(entry: AuditRequestEntry): AuditAuth | undefined {
@@ -96,18 +105,17 @@ function auditAuthOf(entry: AuditRequestEntry): AuditAuth | undefined {
 
 function formatAuth(auth: AuditAuth | undefined, options: FormatOptions, hash: Hasher): Record<string, unknown> {
   if (!auth) return {};
-  const out: Record<string, unknown> = {
+  return {
     client_token: hashToken(auth.client_token, options, hash),
     accessor: hashAccessor(auth.accessor, options, hash),
     display_name: auth.display_name,
-    policies: copyList(auth.policies),
-    token_policies: copyList(auth.token_policies),
-    metadata: auth.metadata ? { ...auth.metadata } : undefined,
+    policies: auth.policies,
+    token_policies: auth.token_policies,
+    metadata: auth.metadata,
     entity_id: auth.entity_id,
     token_type: auth.token_type,
     token_ttl: auth.token_ttl,
   };
-  return dropUndefined(out);
 }
 
 function formatRequest(
@@ -116,7 +124,7 @@ function formatRequest(
   options: FormatOptions,
   hash: Hasher,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+  return {
     id: req.id,
     operation: req.operation,
     mount_type: req.mountType,
@@ -124,14 +132,15 @@ function formatRequest(
     mount_point: req.mountPoint,
     client_token: hashToken(req.clientToken, options, hash),
     client_token_accessor: hashAccessor(auth?.accessor ?? req.auth?.accessor, options, hash),
-    namespace: { id: 'root' },
+    namespace: ROOT_NAMESPACE,
     path: req.path,
     data: nonEmpty(hashData(req.data, options, hash)),
     remote_address: req.remoteAddress,
     wrap_ttl: req.wrapTtl || undefined,
   };
-  return dropUndefined(out);
 }
+
+const ROOT_NAMESPACE = Object.freeze({ id: 'root' });
 
 function formatResponse(
   req: LogicalRequest,
@@ -139,28 +148,26 @@ function formatResponse(
   options: FormatOptions,
   hash: Hasher,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    mount_type: envelope?.mount_type || req.mountType,
-    mount_accessor: req.mountAccessor,
-    mount_point: req.mountPoint,
-  };
-  if (!envelope) return dropUndefined(out);
-
-  if (envelope.auth) out.auth = formatResponseAuth(envelope.auth, options, hash);
+  const mountType = envelope?.mount_type || req.mountType;
+  if (!envelope) return { mount_type: mountType, mount_accessor: req.mountAccessor, mount_point: req.mountPoint };
 
   let data = envelope.data;
   if (data && options.elideListResponses && req.operation === 'list') data = elideListData(data);
-  out.data = nonEmpty(hashData(data, options, hash));
-
-  if (envelope.lease_id) out.secret = { lease_id: envelope.lease_id };
-  if (envelope.wrap_info) out.wrap_info = formatWrapInfo(envelope.wrap_info, options, hash);
-  if (envelope.warnings && envelope.warnings.length > 0) out.warnings = [...envelope.warnings];
-  return dropUndefined(out);
+  return {
+    mount_type: mountType,
+    mount_accessor: req.mountAccessor,
+    mount_point: req.mountPoint,
+    auth: envelope.auth ? formatResponseAuth(envelope.auth, options, hash) : undefined,
+    data: nonEmpty(hashData(data, options, hash)),
+    secret: envelope.lease_id ? { lease_id: envelope.lease_id } : undefined,
+    wrap_info: envelope.wrap_info ? formatWrapInfo(envelope.wrap_info, options, hash) : undefined,
+    warnings: envelope.warnings && envelope.warnings.length > 0 ? envelope.warnings : undefined,
+  };
 }
 
 /** Copies a login response's auth block, hashing the token and (by option) the accessor. */
 function formatResponseAuth(auth: Record<string, unknown>, options: FormatOptions, hash: Hasher): Record<string, unknown> {
-  const out = structuredClone(auth);
+  const out = { ...auth };
   if (typeof auth.client_token === 'string') out.client_token = hashToken(auth.client_token, options, hash);
   if (typeof auth.accessor === 'string') out.accessor = hashAccessor(auth.accessor, options, hash);
   return out;
@@ -168,11 +175,11 @@ function formatResponseAuth(auth: Record<string, unknown>, options: FormatOption
 
 /** Copies wrap_info, hashing the wrapping token and (by option) both accessors. */
 function formatWrapInfo(wrapInfo: Record<string, unknown>, options: FormatOptions, hash: Hasher): Record<string, unknown> {
-  const out = structuredClone(wrapInfo);
+  const out = { ...wrapInfo };
   if (typeof wrapInfo.token === 'string') out.token = hashToken(wrapInfo.token, options, hash);
-  for (const name of ['accessor', 'wrapped_accessor']) {
-    const value = wrapInfo[name];
-    if (typeof value === 'string') out[name] = hashAccessor(value, options, hash);
+  if (typeof wrapInfo.accessor === 'string') out.accessor = hashAccessor(wrapInfo.accessor, options, hash);
+  if (typeof wrapInfo.wrapped_accessor === 'string') {
+    out.wrapped_accessor = hashAccessor(wrapInfo.wrapped_accessor, options, hash);
   }
   return out;
 }
@@ -206,35 +213,29 @@ function hashData(
   hash: Hasher,
 ): Record<string, unknown> | undefined {
   if (!data) return undefined;
-  const transform: (s: string) => string = options.logRaw ? (s) => s : hash;
+  const transform: (s: string) => string = options.logRaw ? keepString : hash;
   return hashValue(data, transform) as Record<string, unknown>;
+}
+
+function keepString(s: string): string {
+  return s;
 }
 
 function hashValue(value: unknown, transform: (s: string) => string): unknown {
   if (typeof value === 'string') return transform(value);
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => hashValue(item, transform));
   if (value instanceof Date) return transform(value.toISOString());
   if (Buffer.isBuffer(value)) return transform(value.toString('base64'));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = hashValue(item, transform);
-    return out;
-  }
-  return value;
-}
 
-function copyList(list: string[] | undefined): string[] | undefined {
-  return list ? [...list] : undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = hashValue((value as Record<string, unknown>)[key], transform);
+  return out;
 }
 
 /** Drops empty data as Go's `omitempty` does for a map. */
 function nonEmpty(data: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  return data && Object.keys(data).length > 0 ? data : undefined;
-}
-
-function dropUndefined(record: Record<string, unknown>): Record<string, unknown> {
-  for (const key of Object.keys(record)) {
-    if (record[key] === undefined) delete record[key];
-  }
-  return record;
+  if (!data) return undefined;
+  for (const _key in data) return data;
+  return undefined;
 }

@@ -60,8 +60,19 @@ export interface AuditDeviceInfo {
 
 /** Destination of a device's lines: a file, a socket, or nothing. */
 export interface AuditSink {
-  /** Writes one line (with its newline) and resolves once it is stored; throws on failure. */
-  write(line: string): Promise<void>;
+  /**
+   * Writes one line (with its newline) and resolves once it is stored durably; throws on failure.
+   * `appendedAt` is the value that an earlier `append` of the same request resolved with. When it
+   * is given, the write also fails if that earlier line may have been lost before it became
+   * durable.
+   */
+  write(line: string, appendedAt?: number): Promise<void>;
+  /**
+   * Writes one line and resolves once the destination has accepted it, without waiting for it to
+   * become durable. The next `write` makes it durable. Throws when the line cannot be written.
+   * Resolves with the value to pass to that `write` as `appendedAt`.
+   */
+  append(line: string): Promise<number>;
   /** Closes and opens the destination again, for log rotation. */
   reopen(): Promise<void>;
   /** Waits for pending writes and releases the destination. */

@@ -55,6 +55,11 @@ export class PolicyStore {
   /** Parsed policies by name; null records a name with nothing stored. */
   private readonly policies = new Map<string, StoredPolicy | null>();
   private readonly acls = new Map<string, Acl>();
+  /**
+   * Compiled ACLs of untemplated policy sets, keyed by the names exactly as a token lists them,
+   * so a request whose set is compiled finds its ACL without normalizing or loading anything.
+   */
+  private readonly aclsByTokenNames = new Map<string, Acl>();
   private generation = 0;
   private defaultReady: Promise<void> | null = null;
   private responseWrapping: Promise<Policy> | null = null;
@@ -114,7 +119,15 @@ export class PolicyStore {
    * Compiles the named policies into an ACL. Names with nothing stored, and invalid names, are
    * skipped, as Vault skips missing policies. `root` yields the root ACL.
    */
-  async acl(names: string[], identity?: TemplateIdentity): Promise<Acl> {
+  acl(names: string[], identity?: TemplateIdentity): Promise<Acl> {
+    // JSON keeps the key unambiguous even for names that contain the separator of a join.
+    const tokenKey = JSON.stringify(names);
+    const cached = this.aclsByTokenNames.get(tokenKey);
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.compileAcl(names, tokenKey, identity);
+  }
+
+  private async compileAcl(names: string[], tokenKey: string, identity?: TemplateIdentity): Promise<Acl> {
     const normalized = [...new Set(names.map((name) => name.toLowerCase()))].sort();
     const generation = this.generation;
     const policies: Policy[] = [];
@@ -124,18 +137,18 @@ export class PolicyStore {
     }
 
     const templated = policies.some((policy) => policy.templated);
-    const cacheKey = normalized.join('\n') + (templated ? `\u0000${stableJson(identity ?? null)}` : '');
-    const cached = this.acls.get(cacheKey);
-    if (cached !== undefined && generation === this.generation) {
+    const cacheKey = JSON.stringify(normalized) + (templated ? `\u0000${stableJson(identity ?? null)}` : '');
+    let acl = this.acls.get(cacheKey);
+    if (acl !== undefined && generation === this.generation) {
       this.acls.delete(cacheKey);
-      this.acls.set(cacheKey, cached);
-      return cached;
+    } else {
+      acl = compileAcl(policies, templated ? identity : undefined);
     }
 
-    const acl = compileAcl(policies, templated ? identity : undefined);
+    // A write during the loads above bumped the generation, so this ACL may be stale: keep it out.
     if (generation === this.generation) {
-      this.acls.set(cacheKey, acl);
-      if (this.acls.size > MAX_CACHED_ACLS) this.acls.delete(this.acls.keys().next().value as string);
+      remember(this.acls, cacheKey, acl);
+      if (!templated) remember(this.aclsByTokenNames, tokenKey, acl);
     }
     return acl;
   }
@@ -189,7 +202,14 @@ export class PolicyStore {
     this.generation++;
     this.policies.clear();
     this.acls.clear();
+    this.aclsByTokenNames.clear();
   }
+}
+
+/** Adds an entry as the newest and drops the oldest beyond `MAX_CACHED_ACLS`. */
+function remember(cache: Map<string, Acl>, key: string, acl: Acl): void {
+  cache.set(key, acl);
+  if (cache.size > MAX_CACHED_ACLS) cache.delete(cache.keys().next().value as string);
 }
 
 /** Serializes a value with object keys sorted, so equal identities give equal cache keys. */

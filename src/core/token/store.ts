@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { BadRequestError, PermissionDeniedError } from '../../errors.js';
 import { getJson, putJson, type Storage } from '../../storage/storage.js';
 import { KeyedLock } from '../../framework/keyed-lock.js';
@@ -88,6 +88,8 @@ const CACHE_LIMIT = 50_000;
  */
 export class TokenStore {
   private salt: Buffer | null = null;
+  /** The salt as an HMAC key, imported once per load because every request hashes its token. */
+  private saltKey: KeyObject | null = null;
   private batchKey: Buffer | null = null;
   private readonly cache = new Map<string, TokenEntry>();
   private readonly locks = new KeyedLock();
@@ -102,6 +104,7 @@ export class TokenStore {
   async load(): Promise<void> {
     this.cache.clear();
     this.salt = await this.loadOrCreateKey('salt');
+    this.saltKey = createSecretKey(this.salt);
     this.batchKey = await this.loadOrCreateKey('batch-key');
   }
 
@@ -117,6 +120,8 @@ export class TokenStore {
   unload(): void {
     this.salt?.fill(0);
     this.salt = null;
+    // NOTE: a KeyObject cannot be zeroed; dropping it leaves its copy of the salt to the collector.
+    this.saltKey = null;
     this.batchKey?.fill(0);
     this.batchKey = null;
     this.cache.clear();
@@ -124,8 +129,8 @@ export class TokenStore {
 
   /** Returns the salted hash that identifies a token in storage. */
   hashToken(token: string): string {
-    if (!this.salt) throw new Error('token store is not loaded');
-    return createHmac('sha256', this.salt).update(token).digest('hex');
+    if (!this.saltKey) throw new Error('token store is not loaded');
+    return createHmac('sha256', this.saltKey).update(token).digest('hex');
   }
 
   /** Creates and stores a token; returns the token value and its entry. */

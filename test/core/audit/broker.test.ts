@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { constants, mkdtemp, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -186,7 +187,7 @@ describe('AuditBroker', () => {
     await broker.close();
   });
 
-  it('group commits concurrent writes', async () => {
+  it('group commits concurrent responses', async () => {
     const broker = new AuditBroker(newStorage(), logger);
     const file = logPath();
     await broker.enable('file', { type: 'file', options: { file_path: file } });
@@ -194,13 +195,15 @@ describe('AuditBroker', () => {
     const syncsBefore = sink.syncCount;
 
     const count = 32;
-    await Promise.all(Array.from({ length: count }, (_, i) => broker.logRequest({ req: makeRequest(`req-${i}`) })));
+    const requests = Array.from({ length: count }, (_, i) => makeRequest(`req-${i}`));
+    await Promise.all(requests.map((req) => broker.logRequest({ req })));
+    await Promise.all(requests.map((req) => broker.logResponse({ req, status: 200 })));
     const lines = await readLines(file);
-    assert.equal(lines.length, count);
-    assert.deepEqual(new Set(lines.map((l) => l.request.id)).size, count);
+    assert.equal(lines.length, 2 * count);
+    assert.equal(new Set(lines.map((l) => l.request.id)).size, count);
     const syncs = sink.syncCount - syncsBefore;
     assert.ok(syncs >= 1, `syncs: ${syncs}`);
-    assert.ok(syncs <= 2, `expected about one sync for ${count} writes, got ${syncs}`);
+    assert.ok(syncs <= 2, `expected about one sync for ${count} responses, got ${syncs}`);
     await broker.close();
   });
 
@@ -312,5 +315,149 @@ describe('AuditBroker', () => {
       status: 400,
     });
     await assert.rejects(broker.enable('/', { type: 'file', options: { file_path: 'discard' } }), { status: 400 });
+  });
+});
+
+describe('AuditBroker durability', () => {
+  it('writes the request entry without a sync', async () => {
+    const broker = new AuditBroker(newStorage(), logger);
+    const file = logPath();
+    await broker.enable('file', { type: 'file', options: { file_path: file } });
+    const sink = broker.sinkAt('file') as FileSink;
+    const syncsBefore = sink.syncCount;
+
+    const req = makeRequest();
+    await broker.logRequest({ req });
+    assert.equal(sink.syncCount - syncsBefore, 0);
+    assert.deepEqual((await readLines(file)).map((l) => l.type), ['request']);
+
+    await broker.logResponse({ req, status: 200 });
+    assert.equal(sink.syncCount - syncsBefore, 1);
+    assert.deepEqual((await readLines(file)).map((l) => l.type), ['request', 'response']);
+    await broker.close();
+  });
+
+  it('syncs once per sequential request', async () => {
+    const broker = new AuditBroker(newStorage(), logger);
+    const file = logPath();
+    await broker.enable('file', { type: 'file', options: { file_path: file } });
+    const sink = broker.sinkAt('file') as FileSink;
+    const syncsBefore = sink.syncCount;
+
+    const count = 5;
+    for (let i = 0; i < count; i++) {
+      const req = makeRequest(`seq-${i}`);
+      await broker.logRequest({ req });
+      await broker.logResponse({ req, status: 200 });
+      assert.equal(sink.syncCount - syncsBefore, i + 1, `syncs after request ${i}`);
+    }
+    const lines = await readLines(file);
+    assert.equal(lines.length, 2 * count);
+    await broker.close();
+  });
+
+  it('hashes the token once per request', async () => {
+    const broker = new AuditBroker(newStorage(), logger);
+    const file = logPath();
+    await broker.enable('file', { type: 'file', options: { file_path: file } });
+    const req = makeRequest();
+    const auth = { client_token: 'hvs.client-token', accessor: 'accessor-1' };
+    await broker.logRequest({ req, auth });
+    await broker.logResponse({ req, auth, status: 200 });
+
+    const [request, response] = await readLines(file);
+    const tokenHash = broker.hash('file', 'hvs.client-token');
+    const accessorHash = broker.hash('file', 'accessor-1');
+    for (const line of [request, response]) {
+      assert.equal(line.auth.client_token, tokenHash);
+      assert.equal(line.request.client_token, tokenHash);
+      assert.equal(line.auth.accessor, accessorHash);
+      assert.equal(line.request.client_token_accessor, accessorHash);
+      assert.equal(line.request.data.password, broker.hash('file', 'hunter2'));
+    }
+    await broker.close();
+  });
+
+  it('syncs appended lines on close', async () => {
+    const broker = new AuditBroker(newStorage(), logger);
+    const file = logPath();
+    await broker.enable('file', { type: 'file', options: { file_path: file } });
+    const sink = broker.sinkAt('file') as FileSink;
+    const syncsBefore = sink.syncCount;
+
+    await broker.logRequest({ req: makeRequest() });
+    await broker.close();
+    assert.equal(sink.syncCount - syncsBefore, 1);
+    assert.equal((await readLines(file)).length, 1);
+  });
+
+  it('syncs the rotated file before reopening', async () => {
+    const broker = new AuditBroker(newStorage(), logger);
+    const file = logPath();
+    await broker.enable('file', { type: 'file', options: { file_path: file } });
+    const sink = broker.sinkAt('file') as FileSink;
+    const syncsBefore = sink.syncCount;
+
+    const req = makeRequest('rotated');
+    await broker.logRequest({ req });
+    await rename(file, file + '.1');
+    await broker.reload();
+    assert.equal(sink.syncCount - syncsBefore, 1);
+
+    await broker.logResponse({ req, status: 200 });
+    assert.equal(sink.syncCount - syncsBefore, 2);
+    assert.deepEqual((await readLines(file + '.1')).map((l) => l.type), ['request']);
+    assert.deepEqual((await readLines(file)).map((l) => l.type), ['response']);
+    await broker.close();
+  });
+
+  describe('device that fails on sync', () => {
+    // fdatasync on a FIFO fails with EINVAL while writes to it succeed, so a FIFO plays the part
+    // of a file whose writes work and whose syncs fail.
+    let fifo: string;
+    let reader: FileHandle;
+
+    before(async () => {
+      fifo = join(dir, 'sync-fails.fifo');
+      execFileSync('mkfifo', [fifo]);
+      reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    });
+
+    after(async () => {
+      await reader.close();
+    });
+
+    it('fails the response', async () => {
+      const broker = new AuditBroker(newStorage(), logger);
+      await broker.enable('fifo', { type: 'file', options: { file_path: fifo, mode: '0000' } });
+      const req = makeRequest();
+      await broker.logRequest({ req });
+      await assert.rejects(broker.logResponse({ req, status: 200 }), { status: 500 });
+      await broker.close();
+    });
+
+    it('then fails requests before the handler', async () => {
+      const broker = new AuditBroker(newStorage(), logger);
+      await broker.enable('fifo', { type: 'file', options: { file_path: fifo, mode: '0000' } });
+      const first = makeRequest('first');
+      await broker.logRequest({ req: first });
+      await assert.rejects(broker.logResponse({ req: first, status: 200 }), { status: 500 });
+
+      // After a failed sync, request entries wait for a sync too, so the next request fails here.
+      await assert.rejects(broker.logRequest({ req: makeRequest('second') }), { status: 500 });
+      await broker.close();
+    });
+
+    it('leaves a good device working', async () => {
+      const broker = new AuditBroker(newStorage(), logger);
+      const file = logPath();
+      await broker.enable('fifo', { type: 'file', options: { file_path: fifo, mode: '0000' } });
+      await broker.enable('good', { type: 'file', options: { file_path: file } });
+      const req = makeRequest();
+      await broker.logRequest({ req });
+      await broker.logResponse({ req, status: 200 });
+      assert.deepEqual((await readLines(file)).map((l) => l.type), ['request', 'response']);
+      await broker.close();
+    });
   });
 });
