@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ListOptions, Physical, TxOp } from './physical.js';
+import { configureConnection } from './sqlite-batch.js';
+import { InlineCommitter, ThreadCommitter, type Committer } from './sqlite-committer.js';
 import {
   checkKey,
   checkPrefix,
@@ -27,45 +29,56 @@ const RANGE_QUERIES = {
 type RangeName = keyof typeof RANGE_QUERIES;
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** A caller's write waiting for the next group commit. */
+interface PendingWrite {
+  ops: TxOp[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 /**
  * Physical storage in one SQLite file through better-sqlite3, one row per key.
  *
- * The database runs in WAL mode with `synchronous = FULL`, so a write returns only once it is on
- * disk, and a transaction is one SQLite transaction, so a crash leaves it wholly applied or not at
- * all. better-sqlite3 is synchronous: each call blocks the event loop for the duration of its query.
+ * The database runs in WAL mode with `synchronous = FULL`. Writes use group commit: the writes
+ * that arrive in one event-loop iteration, or while the previous commit is running, are applied
+ * in one SQLite transaction and share one fsync. Each caller's promise resolves only after that
+ * transaction has committed. Inside the batch each caller's operations run under their
+ * own savepoint, so a caller whose operations fail is rejected alone, and a failed commit rejects
+ * every caller in the batch. Batches commit in the order their writes were called. A crash leaves
+ * each caller's operations wholly applied or not at all.
+ *
+ * For a file, commits run on a worker thread with its own connection, so their fsync does not
+ * block the event loop, and reads run on this thread's connection. A WAL read sees every
+ * transaction committed before it starts, so it sees every acknowledged write. `:memory:` has one
+ * connection and commits on this thread. better-sqlite3 is synchronous: each read blocks the event
+ * loop while it runs.
  */
 export class SqlitePhysical implements Physical {
   /** Rows that `list` has read from SQLite since the store was opened, for tests of list cost. */
   listRowsRead = 0;
 
-  private readonly getStatement: Statement;
-  private readonly putStatement: Statement;
-  private readonly deleteStatement: Statement;
-  private readonly rangeStatements: Record<RangeName, Statement>;
-  private readonly applyAll: (ops: TxOp[]) => void;
+  /** Group commits run since the store was opened, for tests of batching. */
+  commitCount = 0;
 
-  private constructor(private readonly db: Database.Database) {
+  private readonly getStatement: Statement;
+  private readonly rangeStatements: Record<RangeName, Statement>;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  // The commit in flight, which settles after its callers are settled; null when idle.
+  private committing: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly committer: Committer,
+  ) {
     this.getStatement = db.prepare('SELECT value FROM entries WHERE key = ?').pluck();
-    this.putStatement = db.prepare(
-      'INSERT INTO entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
-    this.deleteStatement = db.prepare('DELETE FROM entries WHERE key = ?');
     this.rangeStatements = {
       fromInclusive: db.prepare(RANGE_QUERIES.fromInclusive).pluck(),
       fromExclusive: db.prepare(RANGE_QUERIES.fromExclusive).pluck(),
       fromInclusiveUnbounded: db.prepare(RANGE_QUERIES.fromInclusiveUnbounded).pluck(),
       fromExclusiveUnbounded: db.prepare(RANGE_QUERIES.fromExclusiveUnbounded).pluck(),
     };
-
-    // Each operation is checked just before it runs, so a bad operation part-way through throws
-    // inside the SQLite transaction and rolls back the ones before it.
-    this.applyAll = db.transaction((ops: TxOp[]) => {
-      for (const op of ops) {
-        checkTxOp(op);
-        if (op.op === 'put') this.putStatement.run(op.key, op.value);
-        else this.deleteStatement.run(op.key);
-      }
-    });
   }
 
   /**
@@ -86,11 +99,10 @@ export class SqlitePhysical implements Physical {
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
+      configureConnection(db);
       db.exec(SCHEMA);
-      return new SqlitePhysical(db);
+      const committer = path === ':memory:' ? new InlineCommitter(db) : new ThreadCommitter(path);
+      return new SqlitePhysical(db, committer);
     } catch (err) {
       db?.close();
       throw new Error(`opening SQLite storage at ${path}: ${(err as Error).message}`, { cause: err });
@@ -105,12 +117,12 @@ export class SqlitePhysical implements Physical {
 
   async put(key: string, value: Buffer): Promise<void> {
     checkTxOp({ op: 'put', key, value });
-    this.putStatement.run(key, value);
+    return this.enqueue([{ op: 'put', key, value: Buffer.from(value) }]);
   }
 
   async delete(key: string): Promise<void> {
     checkKey(key);
-    this.deleteStatement.run(key);
+    return this.enqueue([{ op: 'delete', key }]);
   }
 
   /**
@@ -137,13 +149,75 @@ export class SqlitePhysical implements Physical {
     return children;
   }
 
+  /**
+   * Applies every operation or none. The operations are checked, and their values copied, before
+   * they join a group commit, so an invalid operation rejects this call without touching the batch.
+   */
   async transaction(ops: TxOp[]): Promise<void> {
     if (!Array.isArray(ops)) throw new TypeError('invalid transaction: expected an array of operations');
-    this.applyAll(ops);
+    const copies = ops.map((op): TxOp => {
+      checkTxOp(op);
+      return op.op === 'put' ? { op: 'put', key: op.key, value: Buffer.from(op.value) } : { op: 'delete', key: op.key };
+    });
+    if (copies.length === 0) return;
+    return this.enqueue(copies);
   }
 
+  /** Commits the writes still waiting, then closes the database. Later writes are rejected. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.committing === null) this.flush();
+    while (this.committing !== null) await this.committing;
+    await this.committer.close();
     this.db.close();
+  }
+
+  /** Adds a caller's checked operations to the next group commit. */
+  private enqueue(ops: TxOp[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('writing to SQLite storage: the store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ ops, resolve, reject });
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      // The check phase runs after the I/O callbacks of this loop iteration, so every write that
+      // those callbacks start joins this batch.
+      setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Commits every waiting write in one SQLite transaction unless a commit is already running, in
+   * which case the writes wait for it to finish.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.committing !== null || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.committing = this.commitBatch(batch).finally(() => {
+      this.committing = null;
+      // Writes that queued behind this commit go next, without waiting for another loop turn.
+      this.flush();
+    });
+  }
+
+  /** Runs one group commit and settles each caller. Never rejects. */
+  private async commitBatch(batch: PendingWrite[]): Promise<void> {
+    let outcomes: (Error | null)[];
+    try {
+      outcomes = await this.committer.commit(batch.map((write) => write.ops));
+      this.commitCount++;
+    } catch (err) {
+      const failure = new Error(`committing ${batch.length} writes to SQLite: ${(err as Error).message}`, { cause: err });
+      for (const write of batch) write.reject(failure);
+      return;
+    }
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i];
+      if (outcome === null) write.resolve();
+      else write.reject(outcome);
+    });
   }
 
   /** Returns SQLite's query plan for each range query `list` runs, for tests of index use. */

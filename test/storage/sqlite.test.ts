@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { SqlitePhysical } from '../../src/storage/sqlite.js';
 import { describePhysicalContract } from './physical-contract.js';
 
@@ -17,6 +18,224 @@ const nextPath = () => join(workDir, `store-${fileCount++}.db`);
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
 describePhysicalContract('sqlite', async () => SqlitePhysical.open(nextPath()));
+
+// `:memory:` commits on the calling thread rather than on a writer thread.
+describePhysicalContract('sqlite in memory', async () => SqlitePhysical.open(':memory:'));
+
+/**
+ * Runs the crash writer until it has acknowledged a good number of transactions, kills it with
+ * SIGKILL mid-stream, and returns the transaction numbers it acknowledged.
+ */
+async function runCrashWriter(path: string, concurrency: number): Promise<number[]> {
+  const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
+  const args = ['--import', 'tsx', writer, path, String(KEYS_PER_TRANSACTION), String(concurrency)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`writer exited early with code ${code}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.split('\n').length > 60) resolve();
+    });
+  });
+  child.kill('SIGKILL');
+  await exited;
+
+  return output.split('\n').filter((line) => /^\d+$/.test(line)).map(Number);
+}
+
+/**
+ * Adds triggers through a second connection: a put of `poison` fails its statement, and a put of
+ * `rollback-all` makes SQLite roll back the whole open transaction.
+ */
+function addFailureTriggers(path: string): void {
+  const db = new Database(path);
+  try {
+    db.exec(`
+      CREATE TRIGGER poison BEFORE INSERT ON entries WHEN NEW.key = 'poison'
+        BEGIN SELECT RAISE(ABORT, 'poisoned key'); END;
+      CREATE TRIGGER rollback_all BEFORE INSERT ON entries WHEN NEW.key = 'rollback-all'
+        BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END;
+    `);
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqlite group commit', () => {
+  it('commits same-tick writes together', async () => {
+    const path = nextPath();
+    const store = SqlitePhysical.open(path);
+    const before = store.commitCount;
+
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) writes.push(store.put(`put/${i}`, Buffer.from(`value ${i}`)));
+    for (let i = 0; i < 50; i++) {
+      writes.push(
+        store.transaction([
+          { op: 'put', key: `tx/${i}/a`, value: Buffer.from(`a${i}`) },
+          { op: 'put', key: `tx/${i}/b`, value: Buffer.from(`b${i}`) },
+        ]),
+      );
+    }
+    for (let i = 0; i < 200; i += 2) writes.push(store.delete(`put/${i}`));
+    await Promise.all(writes);
+    assert.equal(store.commitCount - before, 1);
+    await store.close();
+
+    const reopened = SqlitePhysical.open(path);
+    assert.equal((await reopened.list('put/')).length, 100);
+    assert.equal(await reopened.get('put/0'), null);
+    assert.deepEqual(await reopened.get('put/199'), Buffer.from('value 199'));
+    assert.equal((await reopened.list('tx/')).length, 50);
+    assert.deepEqual(await reopened.get('tx/49/b'), Buffer.from('b49'));
+    await reopened.close();
+  });
+
+  it('writes queued behind a commit share the next', async () => {
+    const path = nextPath();
+    const store = SqlitePhysical.open(path);
+    const before = store.commitCount;
+
+    const first = store.put('first', Buffer.from('1'));
+    // One check phase later the first commit is running on the writer thread.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const queued: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) queued.push(store.put(`queued/${i}`, Buffer.from(String(i))));
+    await first;
+    await Promise.all(queued);
+    assert.equal(store.commitCount - before, 2);
+    assert.equal((await store.list('queued/')).length, 20);
+    await store.close();
+  });
+
+  it('in-memory store batches too', async () => {
+    const store = SqlitePhysical.open(':memory:');
+    const writes = [];
+    for (let i = 0; i < 10; i++) writes.push(store.put(`k/${i}`, Buffer.from(String(i))));
+    await Promise.all(writes);
+    assert.equal(store.commitCount, 1);
+    assert.equal((await store.list('k/')).length, 10);
+    await store.close();
+  });
+
+  it('applies same-key writes in call order', async () => {
+    const store = SqlitePhysical.open(nextPath());
+    const writes = [
+      store.put('k', Buffer.from('first')),
+      store.transaction([{ op: 'put', key: 'k', value: Buffer.from('second') }]),
+      store.delete('k'),
+      store.put('k', Buffer.from('last')),
+    ];
+    await Promise.all(writes);
+    assert.deepEqual(await store.get('k'), Buffer.from('last'));
+    await store.close();
+  });
+
+  it('reads see a write once it resolves', async () => {
+    const store = SqlitePhysical.open(nextPath());
+    const write = store.put('k', Buffer.from('new'));
+    assert.equal(await store.get('k'), null, 'a write that has not resolved is not visible');
+    await write;
+    assert.deepEqual(await store.get('k'), Buffer.from('new'));
+    await store.close();
+  });
+
+  it('invalid caller rejected alone', async () => {
+    const path = nextPath();
+    const store = SqlitePhysical.open(path);
+    const good = store.put('good/1', Buffer.from('1'));
+    const bad = store.transaction([
+      { op: 'put', key: 'bad/1', value: Buffer.from('x') },
+      { op: 'put', key: 'bad/2', value: 'not a buffer' as unknown as Buffer },
+    ]);
+    const alsoGood = store.transaction([{ op: 'put', key: 'good/2', value: Buffer.from('2') }]);
+
+    await assert.rejects(bad, /value must be a Buffer/);
+    await good;
+    await alsoGood;
+    await store.close();
+
+    const reopened = SqlitePhysical.open(path);
+    assert.deepEqual(await reopened.list(''), ['good/']);
+    assert.deepEqual(await reopened.list('good/'), ['1', '2']);
+    await reopened.close();
+  });
+
+  it('failing statement rolls back only its caller', async () => {
+    const path = nextPath();
+    await SqlitePhysical.open(path).close();
+    addFailureTriggers(path);
+    const store = SqlitePhysical.open(path);
+    const before = store.commitCount;
+
+    const first = store.put('good/1', Buffer.from('1'));
+    const failing = store.transaction([
+      { op: 'put', key: 'half', value: Buffer.from('x') },
+      { op: 'put', key: 'poison', value: Buffer.from('x') },
+    ]);
+    const last = store.put('good/2', Buffer.from('2'));
+
+    await assert.rejects(failing, /poisoned key/);
+    await first;
+    await last;
+    assert.equal(store.commitCount - before, 1);
+    await store.close();
+
+    const reopened = SqlitePhysical.open(path);
+    assert.deepEqual(await reopened.list(''), ['good/']);
+    assert.equal(await reopened.get('half'), null);
+    await reopened.close();
+  });
+
+  it('failed batch rejects every caller', async () => {
+    const path = nextPath();
+    await SqlitePhysical.open(path).close();
+    addFailureTriggers(path);
+    const store = SqlitePhysical.open(path);
+
+    const first = store.put('batch/1', Buffer.from('1'));
+    const failing = store.put('rollback-all', Buffer.from('x'));
+    const last = store.put('batch/2', Buffer.from('2'));
+    const outcomes = await Promise.allSettled([first, failing, last]);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 'rejected');
+      assert.match(String((outcome as PromiseRejectedResult).reason), /committing 3 writes to SQLite: rolled back/);
+    }
+    assert.deepEqual(await store.list(''), []);
+
+    // The store keeps working after a failed batch.
+    await store.put('after', Buffer.from('ok'));
+    assert.deepEqual(await store.get('after'), Buffer.from('ok'));
+    await store.close();
+  });
+
+  it('close commits waiting writes', async () => {
+    const path = nextPath();
+    const store = SqlitePhysical.open(path);
+    const write = store.put('k', Buffer.from('v'));
+    await store.close();
+    await write;
+    await assert.rejects(store.put('late', Buffer.from('v')), /store is closed/);
+
+    const reopened = SqlitePhysical.open(path);
+    assert.deepEqual(await reopened.get('k'), Buffer.from('v'));
+    await reopened.close();
+  });
+
+  it('copies values when a write is called', async () => {
+    const store = SqlitePhysical.open(nextPath());
+    const value = Buffer.from('original');
+    const write = store.transaction([{ op: 'put', key: 'k', value }]);
+    value.fill(0);
+    await write;
+    assert.deepEqual(await store.get('k'), Buffer.from('original'));
+    await store.close();
+  });
+});
 
 describe('sqlite storage', () => {
   it('keeps data across close and reopen', async () => {
@@ -112,42 +331,28 @@ describe('sqlite storage', () => {
     });
   });
 
-  it('killed writer leaves whole transactions', async () => {
-    const path = nextPath();
-    const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(KEYS_PER_TRANSACTION)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for (const concurrency of [1, 8]) {
+    it(`killed writer leaves whole transactions, ${concurrency} at a time`, async () => {
+      const path = nextPath();
+      const acknowledged = await runCrashWriter(path, concurrency);
+      assert.ok(acknowledged.length > 0, 'the writer acknowledged no transaction');
+      const lastAcknowledged = Math.max(...acknowledged);
 
-    // Kill the writer once it has acknowledged a good number of transactions, mid-stream.
-    let output = '';
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (code) => reject(new Error(`writer exited early with code ${code}`)));
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.split('\n').length > 60) resolve();
-      });
+      const store = SqlitePhysical.open(path);
+      const transactions = await store.list('tx/');
+      assert.ok(transactions.length > lastAcknowledged, 'every acknowledged transaction is present');
+      for (const folder of transactions) {
+        const n = Number(folder.slice(0, -1));
+        const keys = await store.list(`tx/${folder}`);
+        assert.equal(keys.length, KEYS_PER_TRANSACTION, `transaction ${n} has ${keys.length} of ${KEYS_PER_TRANSACTION} keys`);
+        const value = await store.get(`tx/${folder}0`);
+        assert.ok(value?.subarray(0, String(n).length + 1).equals(Buffer.from(`${n}:`)));
+      }
+
+      // Transactions commit in the order they started, so the present ones are exactly 0..k-1.
+      const numbers = transactions.map((folder) => Number(folder.slice(0, -1))).sort((x, y) => x - y);
+      assert.deepEqual(numbers, numbers.map((_, i) => i));
+      await store.close();
     });
-    child.kill('SIGKILL');
-    await exited;
-
-    const acknowledged = output.split('\n').filter((line) => /^\d+$/.test(line)).map(Number);
-    const lastAcknowledged = Math.max(...acknowledged);
-
-    const store = SqlitePhysical.open(path);
-    const transactions = await store.list('tx/');
-    assert.ok(transactions.length > lastAcknowledged, 'every acknowledged transaction is present');
-    for (const folder of transactions) {
-      const n = Number(folder.slice(0, -1));
-      const keys = await store.list(`tx/${folder}`);
-      assert.equal(keys.length, KEYS_PER_TRANSACTION, `transaction ${n} has ${keys.length} of ${KEYS_PER_TRANSACTION} keys`);
-      const value = await store.get(`tx/${folder}0`);
-      assert.ok(value?.subarray(0, String(n).length + 1).equals(Buffer.from(`${n}:`)));
-    }
-
-    // Transactions ran in order, so the present ones are exactly 0..k-1.
-    const numbers = transactions.map((folder) => Number(folder.slice(0, -1))).sort((x, y) => x - y);
-    assert.deepEqual(numbers, numbers.map((_, i) => i));
-    await store.close();
-  });
+  }
 });

@@ -3,6 +3,7 @@ import type { ListOptions, Physical, TxOp } from '../../storage/physical.js';
 import { checkKey, checkPrefix, checkTxOp } from '../../storage/keys.js';
 import { checkTerm, decryptEntry, encryptEntry, entryTerm, KEY_SIZE } from './entry.js';
 import { Keyring } from './keyring.js';
+import { DEFAULT_CACHE_LIMITS, PlaintextCache, type PlaintextCacheLimits } from './read-cache.js';
 import type { KeyStatus, SecurityBarrier } from './types.js';
 
 /** Physical path of the keyring, encrypted with the root key. */
@@ -17,9 +18,19 @@ export const LOGICAL_PREFIX = 'logical/';
 /** Term written in the keyring entry's header. Key terms start at 1. */
 const KEYRING_TERM = 0;
 
+export interface BarrierOptions {
+  /** Limits of the cache of decrypted entries; `maxEntries: 0` disables it. */
+  readCache?: PlaintextCacheLimits;
+}
+
 /**
  * A `SecurityBarrier` that encrypts entries with AES-256-GCM (see `entry.ts` for the format) and
  * stores them in a `Physical` under `logical/`.
+ *
+ * Decrypted entries are kept in a bounded LRU cache by logical path: filled on read, replaced
+ * when a put or transaction is acknowledged, dropped on delete, and zeroed on seal. The cache
+ * assumes this barrier is the only writer of `logical/`. Another process writing the same storage
+ * (a standby node, once high availability exists) would leave it stale.
  */
 export class AesGcmBarrier implements SecurityBarrier {
   private keyring: Keyring | null = null;
@@ -27,8 +38,20 @@ export class AesGcmBarrier implements SecurityBarrier {
   // NOTE: counted in memory since the last unseal or rotation, so a restart resets it.
   private encryptions = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly cache: PlaintextCache;
+  // Changes whenever a write starts or ends and on seal. A read fills the cache only when this is
+  // unchanged across its physical read, so a value read before a write committed is never cached
+  // after that write.
+  private cacheEpoch = 0;
+  // Changes on seal only, so a write acknowledged after a seal leaves the emptied cache alone.
+  private sealCount = 0;
 
-  constructor(private readonly physical: Physical) {}
+  constructor(
+    private readonly physical: Physical,
+    options: BarrierOptions = {},
+  ) {
+    this.cache = new PlaintextCache(options.readCache ?? DEFAULT_CACHE_LIMITS);
+  }
 
   get sealed(): boolean {
     return this.keyring === null;
@@ -71,6 +94,9 @@ export class AesGcmBarrier implements SecurityBarrier {
   }
 
   seal(): void {
+    this.cache.clear();
+    this.cacheEpoch++;
+    this.sealCount++;
     this.keyring?.zero();
     this.rootKey?.fill(0);
     this.keyring = null;
@@ -113,9 +139,16 @@ export class AesGcmBarrier implements SecurityBarrier {
   async get(key: string): Promise<Buffer | null> {
     this.unsealedKeyring();
     checkKey(key);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+
+    const epoch = this.cacheEpoch;
     const path = LOGICAL_PREFIX + key;
     const entry = await this.physical.get(path);
-    return entry === null ? null : this.decrypt(path, entry);
+    if (entry === null) return null;
+    const plaintext = this.decrypt(path, entry);
+    if (this.cacheEpoch === epoch) this.cache.set(key, plaintext);
+    return plaintext;
   }
 
   async put(key: string, value: Buffer): Promise<void> {
@@ -125,13 +158,14 @@ export class AesGcmBarrier implements SecurityBarrier {
       throw new TypeError(`invalid value for "${key}": expected a Buffer`);
     }
     const path = LOGICAL_PREFIX + key;
-    await this.physical.put(path, this.encrypt(path, value));
+    const entry = this.encrypt(path, value);
+    await this.writeThrough([{ op: 'put', key, value: Buffer.from(value) }], () => this.physical.put(path, entry));
   }
 
   async delete(key: string): Promise<void> {
     this.unsealedKeyring();
     checkKey(key);
-    await this.physical.delete(LOGICAL_PREFIX + key);
+    await this.writeThrough([{ op: 'delete', key }], () => this.physical.delete(LOGICAL_PREFIX + key));
   }
 
   async list(prefix: string, options?: ListOptions): Promise<string[]> {
@@ -152,7 +186,35 @@ export class AesGcmBarrier implements SecurityBarrier {
         ? { op: 'put', key: path, value: this.encrypt(path, op.value) }
         : { op: 'delete', key: path };
     });
-    await this.physical.transaction(physicalOps);
+    const cacheOps = ops.map(
+      (op): TxOp => (op.op === 'put' ? { op: 'put', key: op.key, value: Buffer.from(op.value) } : op),
+    );
+    await this.writeThrough(cacheOps, () => this.physical.transaction(physicalOps));
+  }
+
+  /**
+   * Runs a physical write, then applies `ops` (logical keys, plaintext values copied when the
+   * write began) to the cache once it is acknowledged. On failure the keys are dropped from the
+   * cache, since their stored state is then uncertain.
+   */
+  private async writeThrough(ops: TxOp[], write: () => Promise<void>): Promise<void> {
+    const sealCount = this.sealCount;
+    this.cacheEpoch++;
+    try {
+      await write();
+      this.cacheEpoch++;
+      if (this.sealCount !== sealCount) return;
+      for (const op of ops) {
+        if (op.op === 'put') this.cache.set(op.key, op.value);
+        else this.cache.delete(op.key);
+      }
+    } catch (err) {
+      this.cacheEpoch++;
+      for (const op of ops) this.cache.delete(op.key);
+      throw err;
+    } finally {
+      for (const op of ops) if (op.op === 'put') op.value.fill(0);
+    }
   }
 
   /** Returns the keyring, or throws `SealedError` while sealed. */

@@ -3,7 +3,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import { x509 } from './x509.js';
 import { BadRequestError } from '../../errors.js';
-import { importSigningKey, newSerialHex, publicKeyOf, signingAlgorithm, type StoredKey } from './keys.js';
+import { newSerialHex, publicKeyOf, signingAlgorithm, type StoredKey } from './keys.js';
+import { authorityKeyIdFor, cachedSigningKey, parsedCertificate } from './signing-cache.js';
 import type { StoredIssuer, UrlConfig } from './store.js';
 
 /** Subject fields a request may set, by Vault's field names. */
@@ -120,12 +121,14 @@ export interface CertificateTemplate {
  * subject name from its certificate so the chain links byte for byte.
  */
 export async function signCertificate(template: CertificateTemplate, signer: Signer): Promise<x509.X509Certificate> {
-  const issuerCert = signer.issuer ? new x509.X509Certificate(signer.issuer.certificate) : null;
-  const issuerPublicKey = issuerCert ? issuerCert.publicKey : publicKeyOf(signer.key.privateKeyPem);
+  const issuerCert = signer.issuer ? parsedCertificate(signer.issuer.certificate) : null;
+  const authorityKeyId = signer.issuer
+    ? await authorityKeyIdFor(signer.issuer.certificate)
+    : await x509.AuthorityKeyIdentifierExtension.create(publicKeyOf(signer.key.privateKeyPem));
   const extensions = [
     ...template.extensions,
     await x509.SubjectKeyIdentifierExtension.create(template.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(issuerPublicKey),
+    authorityKeyId,
   ];
   return x509.X509CertificateGenerator.create({
     serialNumber: newSerialHex(),
@@ -134,7 +137,7 @@ export async function signCertificate(template: CertificateTemplate, signer: Sig
     notBefore: template.notBefore,
     notAfter: template.notAfter,
     publicKey: template.publicKey,
-    signingKey: await importSigningKey(signer.key),
+    signingKey: await cachedSigningKey(signer.key),
     signingAlgorithm: signingAlgorithm(signer.key.type, signer.key.bits),
     extensions,
   });
@@ -222,7 +225,7 @@ export function leafExtensions(usage: LeafUsage): x509.Extension[] {
 
 /** Encodes a certificate for a response: PEM, or base64 DER for `format=der`. */
 export function encodeCert(cert: x509.X509Certificate | string, format: string): string {
-  const parsed = typeof cert === 'string' ? new x509.X509Certificate(cert) : cert;
+  const parsed = typeof cert === 'string' ? parsedCertificate(cert) : cert;
   if (format === 'der') return Buffer.from(parsed.rawData).toString('base64');
   return parsed.toString('pem');
 }

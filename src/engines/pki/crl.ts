@@ -3,7 +3,8 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import { x509 } from './x509.js';
 import { BadRequestError } from '../../errors.js';
 import { parseDuration } from '../../framework/duration.js';
-import { importSigningKey, parseSerial, signingAlgorithm } from './keys.js';
+import { parseSerial, signingAlgorithm } from './keys.js';
+import { cachedSigningKey, parsedCertificate } from './signing-cache.js';
 import type { PkiStore, StoredCert, StoredIssuer } from './store.js';
 
 /**
@@ -19,7 +20,7 @@ export async function rebuildCrl(store: PkiStore, issuer: StoredIssuer): Promise
   const number = (previous?.number ?? 0) + 1;
 
   const revoked = config.disable ? [] : (await store.listRevoked()).filter((entry) => entry.issuerId === issuer.id);
-  const issuerCert = new x509.X509Certificate(issuer.certificate);
+  const issuerCert = parsedCertificate(issuer.certificate);
   const now = new Date();
   const nextUpdate = new Date(now.getTime() + parseDuration(config.expiry, 'expiry') * 1000);
   const crlNumber = new x509.Extension(asn1X509.id_ce_cRLNumber, false, AsnConvert.serialize(new asn1X509.CRLNumber(number)));
@@ -28,7 +29,7 @@ export async function rebuildCrl(store: PkiStore, issuer: StoredIssuer): Promise
     issuer: issuerCert.subjectName,
     thisUpdate: now,
     nextUpdate,
-    signingKey: await importSigningKey(key),
+    signingKey: await cachedSigningKey(key),
     signingAlgorithm: signingAlgorithm(key.type, key.bits),
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey), crlNumber],
     entries: revoked.map((entry) => ({

@@ -6,6 +6,7 @@ import { issuerPaths } from './issuer-paths.js';
 import { leafPaths } from './leaf-paths.js';
 import { ocspPaths } from './ocsp.js';
 import { rolePaths } from './roles.js';
+import { clearSigningCache } from './signing-cache.js';
 import { PkiStore } from './store.js';
 import { tidyPaths } from './tidy.js';
 
@@ -28,6 +29,8 @@ export const pkiBackend: BackendFactory = (ctx) => {
     ],
     unauthenticatedPaths: UNAUTHENTICATED_PATHS,
     rootPaths: ['root', 'root/sign-self-issued'],
+    // Seal and unmount drop the imported signing keys of every PKI mount; they are re-imported on use.
+    cleanup: async () => clearSigningCache(),
     secretTypes: {
       pki_cert: {
         // Revoking the lease of a certificate issued with generate_lease revokes the certificate.

@@ -12,6 +12,7 @@ import {
   type LeafUsage,
 } from './certs.js';
 import { exportPrivateKey, formatSerial, type KeyType, type StoredKey } from './keys.js';
+import { parsedCertificate } from './signing-cache.js';
 import type { Role } from './roles.js';
 import type { PkiStore, StoredIssuer } from './store.js';
 
@@ -82,7 +83,7 @@ export function computeValidity(
   }
 
   if (issuer) {
-    const issuerNotAfter = new x509.X509Certificate(issuer.certificate).notAfter.getTime();
+    const issuerNotAfter = parsedCertificate(issuer.certificate).notAfter.getTime();
     if (notAfter > issuerNotAfter) {
       const overrun = `NotAfter ${new Date(notAfter).toISOString()} is beyond the issuer's NotAfter ${new Date(issuerNotAfter).toISOString()}`;
       if (issuer.leafNotAfterBehavior === 'err') {
@@ -176,7 +177,7 @@ export function certificateData(cert: x509.X509Certificate, issuer: StoredIssuer
 }
 
 function isSelfSigned(pem: string): boolean {
-  const cert = new x509.X509Certificate(pem);
+  const cert = parsedCertificate(pem);
   return cert.subject === cert.issuer;
 }
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AesGcmBarrier, KEYRING_PATH, LOGICAL_PREFIX } from '../../../src/core/barrier/aes-gcm.js';
+import {
+  AesGcmBarrier,
+  KEYRING_PATH,
+  LOGICAL_PREFIX,
+  type BarrierOptions,
+} from '../../../src/core/barrier/aes-gcm.js';
 import {
   HEADER_SIZE,
   MIN_ENTRY_SIZE,
@@ -11,13 +16,18 @@ import {
 import { BadRequestError, InternalError, SealedError } from '../../../src/errors.js';
 import { InmemPhysical } from '../../../src/storage/inmem.js';
 
-async function unsealedBarrier(): Promise<{
+// Tests that tamper with stored entries must read from physical storage, not the read cache.
+const UNCACHED: BarrierOptions = {
+  readCache: { maxEntries: 0, maxBytes: 0, maxValueBytes: 0 },
+};
+
+async function unsealedBarrier(options?: BarrierOptions): Promise<{
   physical: InmemPhysical;
   barrier: AesGcmBarrier;
   rootKey: Buffer;
 }> {
   const physical = new InmemPhysical();
-  const barrier = new AesGcmBarrier(physical);
+  const barrier = new AesGcmBarrier(physical, options);
   const rootKey = randomBytes(32);
   await barrier.initialize(rootKey);
   await barrier.unseal(rootKey);
@@ -151,7 +161,7 @@ describe('AesGcmBarrier', () => {
 
     for (const [region, offsetOf] of regions) {
       it(`rejects a flipped bit in the ${region}`, async () => {
-        const { physical, barrier } = await unsealedBarrier();
+        const { physical, barrier } = await unsealedBarrier(UNCACHED);
         await barrier.put('abc/foo', Buffer.from(plaintext));
         const entry = (await physical.get('logical/abc/foo')) as Buffer;
         entry[offsetOf(entry)] ^= 0x01;
@@ -162,7 +172,7 @@ describe('AesGcmBarrier', () => {
     }
 
     it('rejects a term changed to another known term', async () => {
-      const { physical, barrier } = await unsealedBarrier();
+      const { physical, barrier } = await unsealedBarrier(UNCACHED);
       await barrier.put('abc/foo', Buffer.from(plaintext));
       await barrier.rotate();
       const entry = (await physical.get('logical/abc/foo')) as Buffer;
@@ -176,7 +186,7 @@ describe('AesGcmBarrier', () => {
     });
 
     it('names an unknown term', async () => {
-      const { physical, barrier } = await unsealedBarrier();
+      const { physical, barrier } = await unsealedBarrier(UNCACHED);
       await barrier.put('abc/foo', Buffer.from(plaintext));
       const entry = (await physical.get('logical/abc/foo')) as Buffer;
       entry.writeUInt32BE(7, 1);
@@ -189,7 +199,7 @@ describe('AesGcmBarrier', () => {
     });
 
     it('rejects truncated entries', async () => {
-      const { physical, barrier } = await unsealedBarrier();
+      const { physical, barrier } = await unsealedBarrier(UNCACHED);
       await barrier.put('abc/foo', Buffer.from(plaintext));
       const entry = (await physical.get('logical/abc/foo')) as Buffer;
 
@@ -201,7 +211,7 @@ describe('AesGcmBarrier', () => {
     });
 
     it('rejects an entry with bytes appended', async () => {
-      const { physical, barrier } = await unsealedBarrier();
+      const { physical, barrier } = await unsealedBarrier(UNCACHED);
       await barrier.put('abc/foo', Buffer.from(plaintext));
       const entry = (await physical.get('logical/abc/foo')) as Buffer;
       await physical.put('logical/abc/foo', Buffer.concat([entry, Buffer.from([0])]));
@@ -210,7 +220,7 @@ describe('AesGcmBarrier', () => {
     });
 
     it('rejects an entry moved to another path', async () => {
-      const { physical, barrier } = await unsealedBarrier();
+      const { physical, barrier } = await unsealedBarrier(UNCACHED);
       await barrier.put('abc/foo', Buffer.from(plaintext));
       const entry = (await physical.get('logical/abc/foo')) as Buffer;
       await physical.put('logical/abc/bar', entry);

@@ -42,7 +42,7 @@ export function dataPaths(store: KvStore): PathSpec[] {
         options: { type: 'map', description: 'Write options, such as `cas` for check-and-set.' },
         version: { type: 'int', description: VERSION_DESCRIPTION },
       },
-      existenceCheck: async (ctx) => (await store.readMetadata(ctx.params.path ?? '')) !== null,
+      existenceCheck: (ctx) => store.existsForRequest(ctx.req, ctx.params.path ?? ''),
       operations: {
         read: (ctx) => readData(store, ctx),
         update: (ctx) => writeData(store, ctx),
@@ -113,7 +113,7 @@ async function writeData(store: KvStore, ctx: HandlerContext): Promise<LogicalRe
 
   return store.withKeyLock(path, async () => {
     const config = await store.readConfig();
-    const meta = await store.readMetadata(path);
+    const meta = await store.readMetadataForWrite(ctx.req, path);
     checkCas(meta, config, cas);
     return addVersion(store, path, meta, config, data);
   });
@@ -128,7 +128,7 @@ async function patchData(store: KvStore, ctx: HandlerContext): Promise<LogicalRe
 
   return store.withKeyLock(path, async () => {
     const config = await store.readConfig();
-    const meta = await store.readMetadata(path);
+    const meta = await store.readMetadataForWrite(ctx.req, path);
     if (meta === null) return notFound();
     checkCas(meta, config, cas);
 

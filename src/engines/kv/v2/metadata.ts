@@ -61,7 +61,7 @@ export function metadataPaths(store: KvStore): PathSpec[] {
         after: { type: 'string', description: 'LIST only: return names that sort after this one.' },
         limit: { type: 'string', description: 'LIST only: return at most this many names.' },
       },
-      existenceCheck: async (ctx) => (await store.readMetadata(ctx.params.path ?? '')) !== null,
+      existenceCheck: (ctx) => store.existsForRequest(ctx.req, ctx.params.path ?? ''),
       operations: {
         read: (ctx) => readMetadata(store, ctx),
         update: (ctx) => writeMetadata(store, ctx),
@@ -127,7 +127,8 @@ async function writeMetadata(store: KvStore, ctx: HandlerContext): Promise<Logic
 
   return store.withKeyLock(path, async () => {
     const config = await store.readConfig();
-    const meta = (await store.readMetadata(path)) ?? newKeyMetadata(formatTimestamp(Date.now()));
+    const meta =
+      (await store.readMetadataForWrite(ctx.req, path)) ?? newKeyMetadata(formatTimestamp(Date.now()));
     Object.assign(meta, settings);
     if (customMetadata !== undefined) meta.custom_metadata = customMetadata;
 
@@ -148,7 +149,7 @@ async function patchMetadata(store: KvStore, ctx: HandlerContext): Promise<Logic
 
   return store.withKeyLock(path, async () => {
     const config = await store.readConfig();
-    const meta = await store.readMetadata(path);
+    const meta = await store.readMetadataForWrite(ctx.req, path);
     if (meta === null) return notFound();
 
     // A null member removes the setting, which restores the default (RFC 7396).
