@@ -79,6 +79,10 @@ export class FileSink implements AuditSink {
   /** Number of times written lines may have been lost before a sync made them durable. */
   private losses = 0;
   private closed = false;
+  /** Lines of the current event-loop turn, written together. */
+  private pendingBatch: { lines: Buffer[]; written: Promise<void> } | null = null;
+  /** The last batch write, which the next batch waits for so lines stay in order. */
+  private writeChain: Promise<void> = Promise.resolve();
 
   /** Number of `fdatasync` calls that succeeded, for tests and metrics. */
   syncCount = 0;
@@ -120,19 +124,41 @@ export class FileSink implements AuditSink {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.writeChain;
     while (this.replacing || this.syncing) await (this.replacing ?? this.syncing);
     await this.releaseHandle();
   }
 
-  private async writeLine(line: string): Promise<void> {
-    if (this.closed) throw new Error(`audit file "${this.filePath}" is closed`);
+  /**
+   * Writes a line, batched with the lines of other requests in the same event-loop turn into one
+   * write call. Batches are written in order, and every caller of a failed batch gets its error.
+   */
+  private writeLine(line: string): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`audit file "${this.filePath}" is closed`));
+    let batch = this.pendingBatch;
+    if (!batch) {
+      const lines: Buffer[] = [];
+      const written = this.writeChain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => {
+        if (this.pendingBatch === batch) this.pendingBatch = null;
+        return this.writeLines(lines);
+      });
+      // The chain continues after a failed batch; each batch reports its own failure.
+      this.writeChain = written.catch(() => undefined);
+      batch = { lines, written };
+      this.pendingBatch = batch;
+    }
+    batch.lines.push(Buffer.from(line, 'utf8'));
+    return batch.written;
+  }
+
+  private async writeLines(lines: Buffer[]): Promise<void> {
     // Writes that queue behind a replacement resume in arrival order, so lines keep their order.
     while (this.replacing || !this.handle || this.handleBroken) {
       if (this.replacing) await this.replacing;
       else await this.reopen();
     }
 
-    const data = Buffer.from(line, 'utf8');
+    const data = lines.length === 1 ? lines[0] : Buffer.concat(lines);
     try {
       let offset = 0;
       while (offset < data.length) offset += writeSync(this.handle!.fd, data, offset, data.length - offset);
