@@ -97,10 +97,9 @@ async function createTlsServer(config: ListenerConfig, connections: ConnectionTr
   if (!config.tlsCertFile || !config.tlsKeyFile) {
     throw new Error('TLS is enabled but tls_cert_file or tls_key_file is not set; set both, or set tls_disable');
   }
-  const [cert, key] = await Promise.all([
-    readTlsFile(config.tlsCertFile, 'tls_cert_file'),
-    readTlsFile(config.tlsKeyFile, 'tls_key_file'),
-  ]);
+  // Read one after the other, so that with both files missing the error always names the cert.
+  const cert = await readTlsFile(config.tlsCertFile, 'tls_cert_file');
+  const key = await readTlsFile(config.tlsKeyFile, 'tls_key_file');
   const server = http2.createSecureServer({
     allowHTTP1: true,
     cert,
