@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { generateKeyPairSync, sign } from 'node:crypto';
 
 const port = Number(process.argv[2]);
-if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`invalid port ${JSON.stringify(process.argv[2])}: pass a TCP port number\n`);
   process.exit(2);
 }
@@ -36,7 +36,10 @@ const server = createServer((req, res) => {
   req.on('end', () => respond(req, res));
 });
 
-server.listen(port, '127.0.0.1');
+// Port 0 lets the kernel pick a free port; the harness reads the chosen one from this line.
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`listening on http://127.0.0.1:${(server.address() as { port: number }).port}\n`);
+});
 process.once('SIGTERM', () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { callApi, callApiOk } from './coffer-api.js';
 import { fillServer, KEEP_PREFIX, PROBE_PATH, REVOKE_PREFIX, type FillResult } from './lease-fill.js';
-import { buildDist, freePort, REPO_ROOT, startCofferProcess, writeCofferConfig, type CofferBuild, type ServerProcess } from './processes.js';
+import { buildDist, REPO_ROOT, startCofferProcess, writeCofferConfig, type CofferBuild, type ServerProcess } from './processes.js';
 import { describeMachine } from './report.js';
 
 const USAGE = `Usage: npm run bench:leases -- --count N [options]
@@ -236,7 +236,7 @@ async function measure(options: Options) {
   const workDir = mkdtempSync(join(tmpdir(), 'coffer-lease-bench-'));
   let server: ServerProcess | undefined;
   try {
-    const port = await freePort();
+    const port = 0;
     const { configPath, dbPath } = writeCofferConfig(workDir, port);
     const revokeCount = Math.min(100_000, Math.floor(options.count / 10));
 

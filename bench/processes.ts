@@ -1,5 +1,4 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,18 +27,6 @@ export function buildDist(): void {
   if (result.status !== 0) {
     throw new Error(`npm run build failed, so dist/ may be stale; fix the errors or pass --source:\n${result.stdout}${result.stderr}`);
   }
-}
-
-/** Returns a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -86,7 +73,7 @@ export async function startCofferProcess(options: CofferProcessOptions): Promise
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return watchServer(child, `http://127.0.0.1:${options.port}`, '/v1/sys/health');
+  return watchServer(child, listenerUrl(options.port, /Listener: (http:\/\/[\d.]+:\d+)/), '/v1/sys/health');
 }
 
 /** Starts the bare `node:http` server of `bare-server.ts` as a separate process. */
@@ -95,7 +82,17 @@ export async function startBareProcess(port: number): Promise<ServerProcess> {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return watchServer(child, `http://127.0.0.1:${port}`, '/');
+  return watchServer(child, listenerUrl(port, /listening on (http:\/\/[\d.]+:\d+)/), '/');
+}
+
+/**
+ * Returns how to find a server's URL: the fixed port, or for port 0 the address the process
+ * prints once the kernel has chosen a free port. Port 0 avoids the race in which another process
+ * takes a port between a harness choosing it and the server's listen.
+ */
+function listenerUrl(port: number, printed: RegExp): (output: string) => string | null {
+  if (port !== 0) return () => `http://127.0.0.1:${port}`;
+  return (output) => printed.exec(output)?.[1] ?? null;
 }
 
 /** Starts the load generator (`load-worker.ts`) as a child process with an IPC channel. */
@@ -108,29 +105,32 @@ export function startLoadProcess(): ChildProcess {
 }
 
 /** Collects a child's output and polls `probePath` until the server returns any status. */
-async function watchServer(child: ChildProcess, url: string, probePath: string): Promise<ServerProcess> {
+async function watchServer(child: ChildProcess, urlOf: (output: string) => string | null, probePath: string): Promise<ServerProcess> {
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const deadline = Date.now() + 30_000;
+  let url: string | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited with code ${child.exitCode} before listening:\n${output}`);
+    url = urlOf(output);
     try {
+      if (url === null) throw new Error('the server has not printed its address yet');
       await fetch(url + probePath);
       break;
     } catch {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`server process did not listen on ${url} within 30 s:\n${output}`);
+        throw new Error(`server process did not start listening within 30 s:\n${output}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
   return {
-    url,
+    url: url!,
     child,
     output: () => output,
     stop: async () => {

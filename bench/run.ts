@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { enableFileAudit, initialize, unseal } from './coffer-api.js';
 import type { RequestSpec, RoundMessage, TargetStats, WorkerReply } from './load-protocol.js';
-import { buildDist, freePort, REPO_ROOT, startBareProcess, startCofferProcess, startLoadProcess, writeCofferConfig, type CofferBuild, type ServerProcess } from './processes.js';
+import { buildDist, REPO_ROOT, startBareProcess, startCofferProcess, startLoadProcess, writeCofferConfig, type CofferBuild, type ServerProcess } from './processes.js';
 import { describeFailures, describeMachine, formatTable, judge, type BenchReport, type RunSettings, type ScenarioResult } from './report.js';
 import { prepareServer, SCENARIOS, type Scenario, type SetupContext } from './scenarios.js';
 
@@ -191,7 +191,8 @@ async function main(argv: string[]): Promise<number> {
   const results: ScenarioResult[] = [];
   try {
     // Start the servers and the load generator, each in its own process.
-    const [cofferPort, barePort] = [await freePort(), await freePort()];
+    // Port 0: each server lets the kernel choose and prints the address it got.
+    const [cofferPort, barePort] = [0, 0];
     const { configPath } = writeCofferConfig(workDir, cofferPort);
     const coffer = await startCofferProcess({ configPath, port: cofferPort, build: options.build as CofferBuild, cpuProfileDir: profileDir });
     running.push(coffer);
