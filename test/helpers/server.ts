@@ -48,27 +48,35 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `node bin/coffer.js ARGS` and waits until the listener answers sys/health. */
-export async function spawnServer(args: string[], port: number): Promise<ServerProcess> {
+/**
+ * Spawns `node bin/coffer.js ARGS` and waits until it prints its listener address and answers
+ * sys/health there. Pass port 0 in the listen address or config so the server picks a free port:
+ * choosing one beforehand races with other tests that start servers at the same time.
+ */
+export async function spawnServer(args: string[]): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['bin/coffer.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  for (let attempt = 0; attempt < 200; attempt++) {
+  let url: string | undefined;
+  for (let attempt = 0; attempt < 400; attempt++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
-    try {
-      await fetch(`${url}/v1/sys/health`);
-      break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    url = /Listener: (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    if (url) {
+      try {
+        await fetch(`${url}/v1/sys/health`);
+        break;
+      } catch {
+        // Not answering yet.
+      }
     }
-    if (attempt === 199) throw new Error(`server did not start listening: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (attempt === 399) throw new Error(`server did not start listening: ${output}`);
   }
   return {
-    url,
+    url: url!,
     child,
     output: () => output,
     stop: async () => {
