@@ -66,11 +66,10 @@ export interface DevServer {
  * banner shows its unseal key and the API responds.
  */
 export async function startDevServer(): Promise<DevServer> {
-  const port = await findFreePort();
-  const address = `http://127.0.0.1:${port}`;
+  // Port 0: the server picks a free port and prints it, so concurrent tests cannot take it first.
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/entry.ts', 'server', '-dev', `-dev-listen-address=127.0.0.1:${port}`, '-dev-root-token-id=root', '-log-level=error'],
+    ['--import', 'tsx', 'src/cli/entry.ts', 'server', '-dev', '-dev-listen-address=127.0.0.1:0', '-dev-root-token-id=root', '-log-level=error'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -88,7 +87,8 @@ export async function startDevServer(): Promise<DevServer> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`dev server exited with ${child.exitCode}: ${output}`);
     const unsealKey = /Unseal Key: (\S+)/.exec(output)?.[1];
-    if (unsealKey !== undefined && (await responds(address))) {
+    const address = /Listener: (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    if (unsealKey !== undefined && address !== undefined && (await responds(address))) {
       return { address, rootToken: 'root', unsealKey, stop };
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
