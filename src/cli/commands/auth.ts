@@ -1,8 +1,8 @@
 import { type Command, type CommandContext, expectArgs } from '../command.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
-import { formatColumns, formatHumanDuration, formatJson, formatValue } from '../format.js';
-import { mountTable, withTrailingSlash } from './secrets.js';
+import { formatColumns, formatHumanDuration, formatValue } from '../format.js';
+import { printMountList, withTrailingSlash } from './secrets.js';
 
 /** Token types an auth mount may issue, as Vault names them. */
 const TOKEN_TYPES = ['default-service', 'default-batch', 'service', 'batch'];
@@ -119,17 +119,8 @@ const list: Command = {
   flags: [{ name: 'detailed', kind: 'bool', help: 'Print more columns: TTLs, token type, replication, seal wrap, options and UUID.' }],
   async run(ctx, args) {
     expectArgs(args, 0, 0);
-    const body = await ctx.call('listing enabled auth methods', (client) => client.request('GET', 'sys/auth'));
-    if (ctx.output.format === 'json') {
-      ctx.print(formatJson(body?.data ?? body));
-      return EXIT_OK;
-    }
-    const mounts = mountTable(body);
-    if (!ctx.flags.bool('detailed')) {
-      const rows = mounts.map(([path, mount]) => [path, String(mount.type), String(mount.accessor ?? ''), String(mount.description ?? '')]);
-      ctx.print(formatColumns(['Path', 'Type', 'Accessor', 'Description'], rows));
-      return EXIT_OK;
-    }
+    const mounts = await printMountList(ctx, 'listing enabled auth methods', 'sys/auth');
+    if (!mounts) return EXIT_OK;
     const header = ['Path', 'Plugin', 'Accessor', 'Default TTL', 'Max TTL', 'Token Type', 'Replication', 'Seal Wrap', 'Options', 'Description', 'UUID'];
     const rows = mounts.map(([path, mount]) => {
       const config = (mount.config ?? {}) as Record<string, unknown>;

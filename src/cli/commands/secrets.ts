@@ -1,5 +1,5 @@
 import type { SecretBody } from '../client.js';
-import { type Command, cleanPath, expectArgs } from '../command.js';
+import { type Command, type CommandContext, cleanPath, expectArgs } from '../command.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
 import { compareText, formatColumns, formatHumanDuration, formatJson, formatValue } from '../format.js';
@@ -28,6 +28,23 @@ export function mountTable(body: SecretBody | null): Array<[string, Record<strin
       return value !== null && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string';
     })
     .sort(([a], [b]) => compareText(a, b));
+}
+
+/**
+ * Reads a mount listing and prints it as JSON or as the brief Path/Type/Accessor/Description
+ * table. Returns the mounts when the caller should print its detailed table instead.
+ */
+export async function printMountList(ctx: CommandContext, action: string, apiPath: string): Promise<Array<[string, Record<string, unknown>]> | null> {
+  const body = await ctx.call(action, (client) => client.request('GET', apiPath));
+  if (ctx.output.format === 'json') {
+    ctx.print(formatJson(body?.data ?? body));
+    return null;
+  }
+  const mounts = mountTable(body);
+  if (ctx.flags.bool('detailed')) return mounts;
+  const rows = mounts.map(([path, mount]) => [path, String(mount.type), String(mount.accessor ?? ''), String(mount.description ?? '')]);
+  ctx.print(formatColumns(['Path', 'Type', 'Accessor', 'Description'], rows));
+  return null;
 }
 
 /** Returns `path` with exactly one trailing slash, as mount paths are shown. */
@@ -108,17 +125,8 @@ const list: Command = {
   flags: [{ name: 'detailed', kind: 'bool', help: 'Print more columns: TTLs, options, local, seal wrap and UUID.' }],
   async run(ctx, args) {
     expectArgs(args, 0, 0);
-    const body = await ctx.call('listing secrets engines', (client) => client.request('GET', 'sys/mounts'));
-    if (ctx.output.format === 'json') {
-      ctx.print(formatJson(body?.data ?? body));
-      return EXIT_OK;
-    }
-    const mounts = mountTable(body);
-    if (!ctx.flags.bool('detailed')) {
-      const rows = mounts.map(([path, mount]) => [path, String(mount.type), String(mount.accessor ?? ''), String(mount.description ?? '')]);
-      ctx.print(formatColumns(['Path', 'Type', 'Accessor', 'Description'], rows));
-      return EXIT_OK;
-    }
+    const mounts = await printMountList(ctx, 'listing secrets engines', 'sys/mounts');
+    if (!mounts) return EXIT_OK;
     const header = ['Path', 'Type', 'Accessor', 'Default TTL', 'Max TTL', 'Options', 'Local', 'Seal Wrap', 'UUID', 'Description'];
     const rows = mounts.map(([path, mount]) => {
       const config = (mount.config ?? {}) as Record<string, unknown>;
