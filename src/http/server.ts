@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -55,6 +56,7 @@ export async function createHttpListener(
   // its LIST flag queued for the next LINK request. The decoder rejects such a request instead.
   settings.requireHostHeader = false;
   attachRequestListeners(server, serve, connections);
+  attachProtocolErrorListeners(server);
 
   await listen(server, host, port);
   const bound = server.address() as AddressInfo;
@@ -158,6 +160,37 @@ function attachRequestListeners(server: AnyServer, serve: ServeRequest, connecti
   // With these listeners Node leaves `100 Continue` and other expectations to the pipeline.
   server.on('checkContinue', onArrival('expect-continue'));
   server.on('checkExpectation', onArrival('unsupported-expectation'));
+}
+
+/**
+ * Answers requests that Node's HTTP/1.1 parser rejects before a 'request' event (an unknown
+ * method, malformed framing, oversized headers) and CONNECT, with Vault's JSON error shape
+ * instead of an empty body or a closed socket. The connection is closed afterwards.
+ */
+function attachProtocolErrorListeners(server: AnyServer): void {
+  const reply = (socket: Duplex, status: number, reason: string, message: string) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ errors: [message] });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') reply(socket, 408, 'Request Timeout', 'the request was not received in time');
+    else if (err.code === 'HPE_HEADER_OVERFLOW') reply(socket, 431, 'Request Header Fields Too Large', 'request headers are too large');
+    else if (err.code === 'HPE_INVALID_METHOD') reply(socket, 405, 'Method Not Allowed', 'unsupported method: use GET, PUT, POST, PATCH, DELETE or LIST');
+    else reply(socket, 400, 'Bad Request', 'malformed HTTP request');
+  });
+  server.on('connect', (_req: unknown, socket: Duplex) => {
+    reply(socket, 405, 'Method Not Allowed', 'unsupported method CONNECT: use GET, PUT, POST, PATCH, DELETE or LIST');
+  });
 }
 
 function listen(server: AnyServer, host: string, port: number): Promise<void> {
