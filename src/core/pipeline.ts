@@ -150,12 +150,12 @@ export function matchesAny(patterns: string[] | undefined, path: string): boolea
 
 function matchesSegments(pattern: string, path: string): boolean {
   const prefixGlob = pattern.endsWith('*');
-  const wanted = (prefixGlob ? pattern.slice(0, -1) : pattern).split('/');
+  const patternSegments = (prefixGlob ? pattern.slice(0, -1) : pattern).split('/');
   const actual = path.split('/');
-  if (prefixGlob ? actual.length < wanted.length : actual.length !== wanted.length) return false;
-  return wanted.every((segment, i) => {
+  if (prefixGlob ? actual.length < patternSegments.length : actual.length !== patternSegments.length) return false;
+  return patternSegments.every((segment, i) => {
     if (segment === '+') return actual[i] !== '';
-    if (prefixGlob && i === wanted.length - 1) return actual[i].startsWith(segment);
+    if (prefixGlob && i === patternSegments.length - 1) return actual[i].startsWith(segment);
     return segment === actual[i];
   });
 }

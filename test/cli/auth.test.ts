@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer } from './helpers.js';
+import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer, cliRunners } from './helpers.js';
 
 /**
  * Returns why a test of auth method TYPE must skip: the server rejected enabling it as an unknown
@@ -20,18 +20,7 @@ describe('coffer auth and login methods', () => {
   let server: DevServer;
   let home: string;
 
-  const run = (argv: string[], options: RunOptions = {}): Promise<CliResult> =>
-    runCli(argv, {
-      homeDir: home,
-      ...options,
-      env: { COFFER_ADDR: server.address, COFFER_TOKEN: server.rootToken, ...options.env },
-    });
-
-  const ok = async (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
-    const result = await run(argv, options);
-    assert.equal(result.code, 0, `coffer ${argv.join(' ')} failed: ${result.stderr}`);
-    return result;
-  };
+  const { run, ok } = cliRunners(() => ({ server, home }));
 
   /** Runs a login with no client token and a fresh home directory, returned for checking the token file. */
   const login = async (argv: string[], options: RunOptions = {}): Promise<CliResult & { home: string }> => {

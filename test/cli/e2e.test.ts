@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer } from './helpers.js';
+import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer, cliRunners } from './helpers.js';
 
 const serverMissing = existsSync(new URL('../../src/server.ts', import.meta.url)) ? false : 'server not available yet';
 
@@ -10,20 +10,7 @@ describe('coffer against a dev server', { skip: serverMissing }, () => {
   let server: DevServer;
   let home: string;
 
-  /** Runs the CLI against the dev server with the root token unless `env` overrides it. */
-  const run = (argv: string[], options: RunOptions = {}): Promise<CliResult> =>
-    runCli(argv, {
-      homeDir: home,
-      ...options,
-      env: { COFFER_ADDR: server.address, COFFER_TOKEN: server.rootToken, ...options.env },
-    });
-
-  /** Runs the CLI and asserts exit code 0, returning the result. */
-  const ok = async (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
-    const result = await run(argv, options);
-    assert.equal(result.code, 0, `coffer ${argv.join(' ')} failed: ${result.stderr}`);
-    return result;
-  };
+  const { run, ok } = cliRunners(() => ({ server, home }));
 
   before(async () => {
     server = await startDevServer();

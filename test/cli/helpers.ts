@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -105,4 +106,29 @@ async function responds(address: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Builds CLI runners bound to a dev server and a home folder, which `target` returns when a command
+ * runs (so they can be assigned in `before`). `run` uses the root token unless `env` overrides it,
+ * and `ok` also asserts exit code 0.
+ */
+export function cliRunners(target: () => { server: DevServer; home: string }): {
+  run: (argv: string[], options?: RunOptions) => Promise<CliResult>;
+  ok: (argv: string[], options?: RunOptions) => Promise<CliResult>;
+} {
+  const run = (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
+    const { server, home } = target();
+    return runCli(argv, {
+      homeDir: home,
+      ...options,
+      env: { COFFER_ADDR: server.address, COFFER_TOKEN: server.rootToken, ...options.env },
+    });
+  };
+  const ok = async (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
+    const result = await run(argv, options);
+    assert.equal(result.code, 0, `coffer ${argv.join(' ')} failed: ${result.stderr}`);
+    return result;
+  };
+  return { run, ok };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer } from './helpers.js';
+import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer, cliRunners } from './helpers.js';
 
 /** Prefix of the leases of tokens made by `auth/token/create`. */
 const TOKEN_LEASES = 'auth/token/create/';
@@ -10,18 +10,7 @@ describe('coffer lease', () => {
   let home: string;
   let skipReason: string | undefined;
 
-  const run = (argv: string[], options: RunOptions = {}): Promise<CliResult> =>
-    runCli(argv, {
-      homeDir: home,
-      ...options,
-      env: { COFFER_ADDR: server.address, COFFER_TOKEN: server.rootToken, ...options.env },
-    });
-
-  const ok = async (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
-    const result = await run(argv, options);
-    assert.equal(result.code, 0, `coffer ${argv.join(' ')} failed: ${result.stderr}`);
-    return result;
-  };
+  const { run, ok } = cliRunners(() => ({ server, home }));
 
   /** Lists the lease IDs under the token-creation prefix. `list` exits 2 when there are none. */
   const tokenLeaseIds = async (): Promise<string[]> => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer } from './helpers.js';
+import { type CliResult, type DevServer, type RunOptions, makeTempDir, runCli, startDevServer, cliRunners } from './helpers.js';
 
 /** The five rows Vault's CLI prints for a wrapped response, in order. */
 const WRAP_ROWS = [
@@ -17,18 +17,7 @@ describe('coffer response wrapping and token types', () => {
   let server: DevServer;
   let home: string;
 
-  const run = (argv: string[], options: RunOptions = {}): Promise<CliResult> =>
-    runCli(argv, {
-      homeDir: home,
-      ...options,
-      env: { COFFER_ADDR: server.address, COFFER_TOKEN: server.rootToken, ...options.env },
-    });
-
-  const ok = async (argv: string[], options: RunOptions = {}): Promise<CliResult> => {
-    const result = await run(argv, options);
-    assert.equal(result.code, 0, `coffer ${argv.join(' ')} failed: ${result.stderr}`);
-    return result;
-  };
+  const { run, ok } = cliRunners(() => ({ server, home }));
 
   /** Asserts the wrap table of Vault's CLI: the five rows, the TTL and the creation path. */
   const assertWrapTable = (stdout: string, ttl: string, creationPath: string): void => {

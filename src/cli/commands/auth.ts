@@ -2,7 +2,7 @@ import { type Command, type CommandContext, expectArgs } from '../command.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
 import { formatColumns, formatHumanDuration, formatValue } from '../format.js';
-import { printMountList, withTrailingSlash } from './secrets.js';
+import { printMountList, ttlText, withTrailingSlash } from './secrets.js';
 
 /** Token types an auth mount may issue, as Vault names them. */
 const TOKEN_TYPES = ['default-service', 'default-batch', 'service', 'batch'];
@@ -106,10 +106,6 @@ const disable: Command = {
     return EXIT_OK;
   },
 };
-
-function ttlText(value: unknown): string {
-  return typeof value === 'number' && value > 0 ? formatHumanDuration(value) : 'system';
-}
 
 const list: Command = {
   path: ['auth', 'list'],

@@ -52,7 +52,7 @@ export function withTrailingSlash(path: string): string {
   return `${cleanPath(path).replace(/\/+$/, '')}/`;
 }
 
-function ttlText(value: unknown): string {
+export function ttlText(value: unknown): string {
   return typeof value === 'number' && value > 0 ? formatHumanDuration(value) : 'system';
 }
 

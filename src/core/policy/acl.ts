@@ -332,10 +332,10 @@ function segmentsOverlap(patternSegments: string[], prefixSegments: string[]): b
   const length = Math.min(patternSegments.length, prefixSegments.length);
   for (let i = 0; i < length; i++) {
     const segment = patternSegments[i];
-    const wanted = prefixSegments[i];
-    if (segment === '+' || wanted === '') continue;
-    if (i === length - 1 && segment.startsWith(wanted)) continue;
-    if (segment !== wanted) return false;
+    const prefixSegment = prefixSegments[i];
+    if (segment === '+' || prefixSegment === '') continue;
+    if (i === length - 1 && segment.startsWith(prefixSegment)) continue;
+    if (segment !== prefixSegment) return false;
   }
   return true;
 }

@@ -39,7 +39,9 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleStore, hooks: Toke
     const id = ctx.req.auth?.tokenId;
     // A batch token is not stored, so it is decoded again from the client token.
     const batch = ctx.req.auth?.tokenType === 'batch';
-    const entry = batch ? await store.lookup(ctx.req.clientToken ?? '') : id ? await store.lookupById(id, { allowExhausted: true }) : null;
+    let entry: TokenEntry | null = null;
+    if (batch) entry = await store.lookup(ctx.req.clientToken ?? '');
+    else if (id) entry = await store.lookupById(id, { allowExhausted: true });
     if (!entry) throw new PermissionDeniedError();
     return entry;
   };
@@ -205,7 +207,9 @@ async function createToken(ctx: HandlerContext, store: TokenStore, parent: Token
   const requested = (input.policies as string[] | undefined)?.map((p) => p.toLowerCase());
   let policies: string[];
   if (role) {
-    policies = requested && requested.length > 0 ? requested : role.allowedPolicies.length > 0 ? [...role.allowedPolicies] : parent.policies.filter((p) => p !== 'default' && p !== 'root');
+    if (requested && requested.length > 0) policies = requested;
+    else if (role.allowedPolicies.length > 0) policies = [...role.allowedPolicies];
+    else policies = parent.policies.filter((p) => p !== 'default' && p !== 'root');
     checkRolePolicies(role, policies);
     // A role without allowed lists keeps the usual rule: a child gets only its parent's policies.
     const restricted = role.allowedPolicies.length > 0 || role.allowedPoliciesGlob.length > 0;
