@@ -1,8 +1,8 @@
 /**
  * The error hierarchy. Each error has a stable code and an HTTP status; `http/errors.ts` maps
  * them to Vault's `{"errors": [...]}` body in one place. Messages of 4xx errors are shown to the
- * caller, so they must never contain a secret; 5xx errors are answered with a generic message and
- * their detail is logged with the request id.
+ * caller, so they must never contain a secret. 5xx errors get a generic message, and their detail
+ * is logged with the request id.
  */
 export class CofferError extends Error {
   readonly code: string = 'internal';
@@ -20,7 +20,7 @@ export class BadRequestError extends CofferError {
   override readonly status = 400;
 }
 
-/** A check-and-set value did not match the current version (400, as Vault answers). */
+/** A check-and-set value did not match the current version (400, the status Vault returns). */
 export class CheckAndSetError extends CofferError {
   override readonly code = 'check_and_set_mismatch';
   override readonly status = 400;
@@ -64,7 +64,7 @@ export class PayloadTooLargeError extends CofferError {
   override readonly status = 413;
 }
 
-/** Too many requests, or a standby node answering a health check (429). */
+/** Too many requests, or a standby node's health check status (429). */
 export class RateLimitError extends CofferError {
   override readonly code = 'rate_limited';
   override readonly status = 429;

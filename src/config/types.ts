@@ -23,7 +23,7 @@ export interface ListenerConfig {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsMinVersion: 'tls12' | 'tls13';
-  /** Bytes; a larger request body is answered with 413. */
+  /** Bytes; a larger request body gets 413. */
   maxRequestSize: number;
 }
 

@@ -2,7 +2,7 @@ import type { LogicalRequest } from '../framework/types.js';
 
 /**
  * The pipeline's result, ready for the HTTP layer to write: a status and a JSON body (null means
- * no body, answered as 204 unless the status says otherwise).
+ * no body, sent as 204 unless another status is set).
  */
 export interface Answer {
   status: number;
@@ -10,7 +10,7 @@ export interface Answer {
   headers?: Record<string, string>;
 }
 
-/** What the HTTP layer calls for each decoded request. Errors are thrown as `CofferError`s. */
+/** The handler the HTTP layer calls for each decoded request. Errors are thrown as `CofferError`s. */
 export interface RequestHandler {
   handleRequest(req: LogicalRequest): Promise<Answer>;
 }

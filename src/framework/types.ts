@@ -4,7 +4,7 @@ import type { Storage } from '../storage/storage.js';
 /** The logical operations of Vault's API. */
 export type Operation = 'read' | 'create' | 'update' | 'patch' | 'delete' | 'list';
 
-/** What the pipeline knows about the authenticated caller. */
+/** The authenticated caller, as the pipeline records it. */
 export interface RequestAuth {
   /** Salted-hash id of the token (never the token itself). */
   tokenId: string;
@@ -63,7 +63,7 @@ export interface SecretInfo {
   internalData: Record<string, unknown>;
 }
 
-/** What a backend's renew and revoke callbacks receive about a lease. */
+/** The lease details passed to a backend's renew and revoke callbacks. */
 export interface LeaseContext {
   leaseId: string;
   /** The secret's `internalData` as it was registered (or as the last renewal replaced it). */
@@ -77,7 +77,7 @@ export interface LeaseContext {
   backend: BackendContext;
 }
 
-/** How a backend renews and revokes one kind of secret it issued. */
+/** Renew and revoke callbacks for one kind of secret a backend issues. */
 export interface SecretType {
   /** Removes the secret from the outside system; throwing makes the lease retry with backoff. */
   revoke(ctx: LeaseContext): Promise<void>;
@@ -107,15 +107,15 @@ export interface AuthInfo {
   explicitMaxTtl?: number;
 }
 
-/** A backend's answer. The HTTP layer turns it into Vault's envelope. */
+/** A backend's response. The HTTP layer turns it into Vault's envelope. */
 export interface LogicalResponse {
   data?: Record<string, unknown> | null;
   warnings?: string[];
   secret?: SecretInfo;
   auth?: AuthInfo;
-  /** Vault answers some sys paths with the data keys copied to the top level of the body too. */
+  /** Copies the data keys to the top level of the body too, as Vault does for some sys paths. */
   mirrorDataAtTopLevel?: boolean;
-  /** Answers with this status and JSON body as they are, without the envelope (sys/health, sys/init). */
+  /** A status and JSON body sent as they are, without the envelope (sys/health, sys/init). */
   raw?: { status: number; body: unknown; contentType?: string };
   /** Answers with these bytes and content type, without the envelope (DER and PEM files, OCSP). */
   rawBytes?: { status: number; contentType: string; body: Buffer };
@@ -192,7 +192,7 @@ export interface SystemView {
   generatePasswordFromPolicy?(policyName: string): Promise<string>;
 }
 
-/** What a backend receives from core. Backends never import core internals. */
+/** The services core passes to a backend. Backends never import core internals. */
 export interface BackendContext {
   storage: Storage;
   logger: Logger;

@@ -182,7 +182,7 @@ export function operationFor(method: string, query: Record<string, string>): Ope
       throw new BadRequestError(`invalid list parameter ${JSON.stringify(list.slice(0, 20))}: use true or false`);
     }
     case 'HEAD':
-      // Load balancers probe sys/health with HEAD; Node sends no body for a HEAD answer.
+      // Load balancers probe sys/health with HEAD; Node sends no body in a HEAD response.
       return 'read';
     case 'LIST':
       return 'list';

@@ -163,7 +163,7 @@ function attachRequestListeners(server: AnyServer, serve: ServeRequest, connecti
 }
 
 /**
- * Answers requests that Node's HTTP/1.1 parser rejects before a 'request' event (an unknown
+ * Replies to requests that Node's HTTP/1.1 parser rejects before a 'request' event (an unknown
  * method, malformed framing, oversized headers) and CONNECT, with Vault's JSON error shape
  * instead of an empty body or a closed socket. The connection is closed afterwards.
  */

@@ -24,7 +24,7 @@ export interface MountEntry {
   sealWrap: boolean;
 }
 
-/** Which of the two tables: secrets engines route under `/v1/PATH`, auth methods under `/v1/auth/PATH`. */
+/** The kind of table: secrets engines route under `/v1/PATH`, auth methods under `/v1/auth/PATH`. */
 export type TableKind = 'mounts' | 'auth';
 
 const RESERVED_MOUNT_PREFIXES = ['sys/', 'auth/', 'cubbyhole/', 'identity/'];

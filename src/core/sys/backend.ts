@@ -9,7 +9,7 @@ import { LEASE_ROOT_PATHS, leasePaths } from '../expiration/paths.js';
 import { PASSWORD_POLICY_STORAGE_PREFIX, passwordPolicyPaths } from '../password-policy/paths.js';
 import { StorageView } from '../../storage/storage.js';
 
-/** Sys paths that answer without a token. */
+/** Sys paths that need no token. */
 // Unwrapping needs only the wrapping token, given in the body or as the client token.
 const UNAUTHENTICATED_PATHS = ['init', 'seal-status', 'unseal', 'health', 'leader', 'wrapping/lookup', 'wrapping/unwrap'];
 
@@ -37,5 +37,5 @@ export function systemBackend(core: Core): Backend {
   };
 }
 
-/** Sys paths that answer while the server is sealed. */
+/** Sys paths served while the server is sealed. */
 export const SEALED_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/unseal', 'sys/health', 'sys/leader']);

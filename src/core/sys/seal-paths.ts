@@ -20,7 +20,7 @@ const healthFields: Record<string, FieldSpec> = Object.fromEntries(
   ),
 );
 
-/** Builds the sys paths of initialization, sealing and health. Most answer while sealed. */
+/** Builds the sys paths of initialization, sealing and health. Most are served while sealed. */
 export function sealPaths(core: Core): PathSpec[] {
   const sealStatus = async (): Promise<Record<string, unknown>> => {
     const status = await core.seal.status();
